@@ -1,0 +1,1 @@
+"""A Responses-compatible server: HTTP+SSE and WebSocket on one port, over a model backend."""

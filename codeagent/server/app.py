@@ -1,0 +1,161 @@
+"""The ASGI app: ``/v1/responses`` over HTTP (SSE or JSON) and WebSocket; models; health.
+
+HTTP errors before a stream starts are an HTTP status with ``{"error": {...}}``; errors inside an
+SSE stream are flat ``error`` events; WebSocket errors use the nested envelope (PROTOCOL.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from codeagent.errors import ConnectionLost, ErrorInfo, InvalidRequest
+from codeagent.protocol import wire
+from codeagent.protocol.events import ResponseEvent, ServerEvent, encode_event
+from codeagent.protocol.request import CreateRequest
+from codeagent.protocol.session import HttpExchange
+from codeagent.protocol.store import ResponseStore
+from codeagent.server.backend import Backend
+from codeagent.server.config import ServerConfig
+from codeagent.server.connection import serve_connection
+from codeagent.server.turn import turn_events
+
+
+def error_body(info: ErrorInfo) -> dict[str, object]:
+    return {
+        "error": {
+            "message": info.message,
+            "type": info.type,
+            "param": info.param,
+            "code": info.code,
+        }
+    }
+
+
+def error_response(info: ErrorInfo) -> JSONResponse:
+    return JSONResponse(error_body(info), status_code=info.status)
+
+
+UNAUTHORIZED = ErrorInfo(
+    401, "invalid_request_error", "invalid_api_key", "Incorrect or missing API key."
+)
+
+
+class StarletteChannel:
+    """``Channel`` over a Starlette WebSocket, translating its failures to ``ConnectionLost``."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self.websocket = websocket
+
+    async def receive(self) -> str | bytes:
+        message = await self.websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            raise ConnectionLost(f"client closed with code {message.get('code')}")
+        text = message.get("text")
+        if text is not None:
+            return str(text)
+        return bytes(message.get("bytes") or b"")
+
+    async def send(self, text: str) -> None:
+        try:
+            await self.websocket.send_text(text)
+        except (WebSocketDisconnect, RuntimeError, OSError) as exc:
+            raise ConnectionLost(str(exc)) from exc
+
+    async def close(self, code: int) -> None:
+        with contextlib.suppress(RuntimeError, OSError):
+            await self.websocket.close(code)
+
+
+class ResponsesServer:
+    """The routes, bound to one backend, one config and one server-wide response store."""
+
+    def __init__(self, backend: Backend, config: ServerConfig) -> None:
+        self.backend = backend
+        self.config = config
+        self.store = ResponseStore(config.store_capacity)
+        self.connections = 0
+
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/v1/responses", self.create_http, methods=["POST"]),
+                WebSocketRoute("/v1/responses", self.create_ws),
+                Route("/v1/models", self.models, methods=["GET"]),
+                Route("/health", self.health, methods=["GET"]),
+            ]
+        )
+
+    def _authorized(self, authorization: str | None) -> bool:
+        if self.config.api_key is None:
+            return True
+        expected = f"Bearer {self.config.api_key}".encode()
+        return hmac.compare_digest((authorization or "").encode(), expected)
+
+    async def health(self, request: Request) -> Response:
+        return JSONResponse(
+            {"status": "ok", "backend": self.backend.name, "connections": self.connections}
+        )
+
+    async def models(self, request: Request) -> Response:
+        if not self._authorized(request.headers.get("authorization")):
+            return error_response(UNAUTHORIZED)
+        model = {"id": self.backend.model, "object": "model", "created": 0, "owned_by": "codeagent"}
+        return JSONResponse({"object": "list", "data": [model]})
+
+    async def create_ws(self, websocket: WebSocket) -> None:
+        if not self._authorized(websocket.headers.get("authorization")):
+            # Refuse the upgrade with a real HTTP 401 where the server supports it.
+            await websocket.send_denial_response(error_response(UNAUTHORIZED))
+            return
+        await websocket.accept()
+        self.connections += 1
+        try:
+            await serve_connection(
+                StarletteChannel(websocket), self.backend, self.store, self.config.limits
+            )
+        finally:
+            self.connections -= 1
+
+    async def create_http(self, request: Request) -> Response:
+        if not self._authorized(request.headers.get("authorization")):
+            return error_response(UNAUTHORIZED)
+        body = await request.body()
+        if len(body) > self.config.max_frame_bytes:
+            info = ErrorInfo(
+                413, "invalid_request_error", "request_too_large", "Request body is too large."
+            )
+            return error_response(info)
+        try:
+            obj = wire.decode_object(body)
+            create = CreateRequest.from_json(obj)
+            exchange = HttpExchange(self.store)
+            turn = exchange.begin(create)
+        except InvalidRequest as exc:
+            return error_response(exc.info)
+        events = turn_events(self.backend, turn, None, exchange)
+        if obj.get("stream"):
+            return StreamingResponse(
+                _sse(events), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+            )
+        final = None
+        async for event in events:
+            if isinstance(event, ResponseEvent):
+                final = event.response
+        assert final is not None  # turn_events always ends with a terminal response event
+        status = 500 if final.status == "failed" else 200
+        return JSONResponse(final.to_json(), status_code=status)
+
+
+async def _sse(events: AsyncIterator[ServerEvent]) -> AsyncIterator[str]:
+    """Each event as ``event: TYPE`` + ``data: JSON`` (a failure mid-stream is
+    ``response.failed``, so no flat ``error`` event is needed here)."""
+    async for event in events:
+        yield f"event: {event.type}\ndata: {encode_event(event)}\n\n"

@@ -1,0 +1,83 @@
+"""Running the app under uvicorn: in the foreground (``codeagent serve``) or in a thread (tests,
+benchmarks) on an ephemeral port."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from types import TracebackType
+
+import uvicorn
+
+from codeagent.errors import ConfigError
+from codeagent.server.app import ResponsesServer
+from codeagent.server.backend import Backend
+from codeagent.server.config import ServerConfig
+
+
+def uvicorn_server(backend: Backend, config: ServerConfig) -> uvicorn.Server:
+    app = ResponsesServer(backend, config).app()
+    return uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=config.host,
+            port=config.port,
+            ws="websockets-sansio",
+            ws_max_size=config.max_frame_bytes,
+            ws_per_message_deflate=True,
+            log_level="warning",
+            lifespan="off",
+        )
+    )
+
+
+def serve(backend: Backend, config: ServerConfig) -> None:
+    """Serve in the foreground until interrupted."""
+    server = uvicorn_server(backend, config)
+    asyncio.run(server.serve())
+    if not server.started:
+        raise ConfigError(f"could not listen on {config.host}:{config.port}")
+
+
+class BackgroundServer:
+    """The server on its own thread and event loop; ``with BackgroundServer(...) as s: s.url``.
+
+    Give ``port=0`` in the config for an ephemeral port; ``port`` is the one really bound.
+    """
+
+    def __init__(self, backend: Backend, config: ServerConfig) -> None:
+        self._server = uvicorn_server(backend, config)
+        self._server.config.install_signal_handlers = False  # type: ignore[attr-defined]
+        self._thread = threading.Thread(target=self._run, name="codeagent-serve", daemon=True)
+        self.host = config.host
+        self.port = config.port
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.host}:{self.port}/v1/responses"
+
+    def _run(self) -> None:
+        asyncio.run(self._server.serve())
+
+    def __enter__(self) -> BackgroundServer:
+        self._thread.start()
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise ConfigError(f"server failed to start on {self.host}:{self.port}")
+            self._thread.join(0.01)
+        sockets = [s for srv in self._server.servers for s in (srv.sockets or ())]
+        self.port = int(sockets[0].getsockname()[1])
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._server.should_exit = True
+        self._thread.join(10)
