@@ -110,6 +110,9 @@ class CreateRequest:
                 code="integer_below_min_value",
             )
         metadata = wire.field(obj, "metadata", dict, "", {})
+        cache_options = wire.field(obj, "prompt_cache_options", dict, "", {})
+        # ``prompt_cache_options.prewarm: true`` overrides ``generate`` to false (SDK 3.x docs).
+        generate = wire.field(obj, "generate", bool, "", True) and not cache_options.get("prewarm")
         return cls(
             model=wire.required(obj, "model", str, ""),
             input=input_from_json(obj.get("input")),
@@ -127,7 +130,7 @@ class CreateRequest:
             text=wire.optional(obj, "text", dict, ""),
             reasoning=wire.optional(obj, "reasoning", dict, ""),
             truncation=wire.optional(obj, "truncation", str, ""),
-            generate=wire.field(obj, "generate", bool, "", True),
+            generate=generate,
             stream_id=wire.optional(obj, "stream_id", str, ""),
             extra=wire.without(obj, _KNOWN),
         )

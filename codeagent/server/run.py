@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from types import TracebackType
 
 import uvicorn
@@ -31,12 +32,27 @@ def uvicorn_server(backend: Backend, config: ServerConfig) -> uvicorn.Server:
     )
 
 
-def serve(backend: Backend, config: ServerConfig) -> None:
-    """Serve in the foreground until interrupted."""
+def serve(backend: Backend, config: ServerConfig, announce: Callable[[int], None]) -> None:
+    """Serve in the foreground until interrupted; ``announce(port)`` once listening."""
     server = uvicorn_server(backend, config)
-    asyncio.run(server.serve())
+
+    async def run() -> None:
+        task = asyncio.create_task(server.serve())
+        # uvicorn exposes only a ``started`` flag, no event to await.
+        while not server.started and not task.done():  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        if server.started:
+            announce(bound_port(server))
+        await task
+
+    asyncio.run(run())
     if not server.started:
         raise ConfigError(f"could not listen on {config.host}:{config.port}")
+
+
+def bound_port(server: uvicorn.Server) -> int:
+    sockets = [s for srv in server.servers for s in (srv.sockets or ())]
+    return int(sockets[0].getsockname()[1])
 
 
 class BackgroundServer:
@@ -69,8 +85,7 @@ class BackgroundServer:
             if not self._thread.is_alive():
                 raise ConfigError(f"server failed to start on {self.host}:{self.port}")
             self._thread.join(0.01)
-        sockets = [s for srv in self._server.servers for s in (srv.sockets or ())]
-        self.port = int(sockets[0].getsockname()[1])
+        self.port = bound_port(self._server)
         return self
 
     def __exit__(

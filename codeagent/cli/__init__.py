@@ -1,0 +1,1 @@
+"""The composition root: flags + environment + config file -> settings -> objects -> a command."""

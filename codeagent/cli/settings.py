@@ -1,0 +1,90 @@
+"""Settings for ``codeagent serve``, merged once: defaults -> config file -> environment -> flags.
+
+The config file is ``.codeagent.toml`` (table ``[serve]``) or ``pyproject.toml`` (table
+``[tool.codeagent.serve]``) in the working directory. Environment variables are
+``CODEAGENT_HOST``, ``CODEAGENT_PORT``, ``CODEAGENT_BACKEND``, ``CODEAGENT_API_KEY``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from codeagent.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class ServeSettings:
+    host: str = "127.0.0.1"
+    port: int = 8765
+    backend: str = "echo"
+    api_key: str | None = None
+    max_frame_bytes: int = 16 * 1024 * 1024
+    max_connection_seconds: float = 3600.0
+    max_responses_per_connection: int = 16
+    store_capacity: int = 1024
+    token_delay: float = 0.0
+    """Echo backend only: seconds per output token, to watch streaming."""
+
+    def __repr__(self) -> str:
+        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        shown["api_key"] = "set" if self.api_key else None
+        return f"ServeSettings({shown})"
+
+
+_ENV = {
+    "CODEAGENT_HOST": "host",
+    "CODEAGENT_PORT": "port",
+    "CODEAGENT_BACKEND": "backend",
+    "CODEAGENT_API_KEY": "api_key",
+}
+
+
+def read_config_file(directory: Path) -> dict[str, Any]:
+    dotfile = directory / ".codeagent.toml"
+    pyproject = directory / "pyproject.toml"
+    try:
+        if dotfile.is_file():
+            return dict(tomllib.loads(dotfile.read_text()).get("serve", {}))
+        if pyproject.is_file():
+            data = tomllib.loads(pyproject.read_text())
+            return dict(data.get("tool", {}).get("codeagent", {}).get("serve", {}))
+    except (tomllib.TOMLDecodeError, OSError) as exc:
+        raise ConfigError(f"cannot read the codeagent config in {directory}: {exc}") from exc
+    return {}
+
+
+def merge(
+    config_file: Mapping[str, Any], environ: Mapping[str, str], flags: Mapping[str, Any]
+) -> ServeSettings:
+    """Each later source overrides the earlier ones; ``None`` in ``flags`` means "not given"."""
+    settings = ServeSettings()
+    layers = [
+        ("config file", dict(config_file)),
+        ("environment", {_ENV[k]: v for k, v in environ.items() if k in _ENV and v}),
+        ("flags", {k: v for k, v in flags.items() if v is not None}),
+    ]
+    for source, values in layers:
+        settings = _apply(settings, values, source)
+    if not 0 <= settings.port < 65536:
+        raise ConfigError(f"port must be between 0 and 65535, not {settings.port}")
+    return settings
+
+
+def _apply(settings: ServeSettings, values: Mapping[str, Any], source: str) -> ServeSettings:
+    known = {f.name: f for f in fields(ServeSettings)}
+    changes: dict[str, Any] = {}
+    for key, value in values.items():
+        name = key.replace("-", "_")
+        if name not in known:
+            raise ConfigError(f"unknown setting {key!r} in the {source}")
+        default = getattr(ServeSettings(), name)
+        kind = type(default) if default is not None else str
+        try:
+            changes[name] = kind(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"setting {key!r} in the {source} must be {kind.__name__}") from None
+    return replace(settings, **changes)

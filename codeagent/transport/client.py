@@ -1,0 +1,224 @@
+"""``ResponsesClient``: one conversation over one persistent connection, chained turn by turn.
+
+The conversation is ``history`` (items the server has seen in the chain ending at
+``last_response_id``) plus ``pending`` (items not yet sent). A turn sends, as a continuation,
+``previous_response_id`` + only the pending items, with the request fields the API does not
+inherit (model, instructions, tools; PROTOCOL.md). It resends the turn once with the whole
+conversation and no ``previous_response_id`` when:
+
+- the server answers ``previous_response_not_found`` (new connection, eviction, store=false);
+- the connection dropped mid-turn or hit its lifetime limit (it reconnects first).
+
+If the WebSocket upgrade is refused it falls back to the ``fallback`` connector (HTTP+SSE), and
+it rotates the connection before ``rotate_after_s`` so the server's limit never cuts a turn.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+from codeagent.errors import (
+    ApiError,
+    ConnectionLimitReached,
+    ConnectionLost,
+    ErrorInfo,
+    PreviousResponseNotFound,
+    UpgradeRefused,
+)
+from codeagent.protocol.accumulator import StreamAccumulator
+from codeagent.protocol.events import parse_server_event
+from codeagent.protocol.items import Item
+from codeagent.protocol.request import CreateRequest, Tool
+from codeagent.protocol.response import Response
+from codeagent.transport.base import Connector, Transport, WireMeter
+from codeagent.transport.stats import TurnStats
+
+
+@dataclass(frozen=True, slots=True)
+class ClientConfig:
+    model: str
+    instructions: str | None = None
+    """Short: sent with every request, since the API does not chain it."""
+    tools: tuple[Tool, ...] = ()
+    """Compact definitions: sent with every request, like the instructions."""
+    store: bool = False
+    chain: bool = True
+    """Continue with ``previous_response_id``; false resends the whole conversation each turn."""
+    rotate_after_s: float = 55 * 60
+    """Open a fresh connection before this age (the server's limit is 60 minutes)."""
+    temperature: float | None = None
+    max_output_tokens: int | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    def request(
+        self, input: tuple[Item, ...], previous: str | None, generate: bool
+    ) -> CreateRequest:
+        return CreateRequest(
+            model=self.model,
+            input=input,
+            instructions=self.instructions,
+            tools=self.tools,
+            previous_response_id=previous,
+            store=self.store,
+            temperature=self.temperature,
+            max_output_tokens=self.max_output_tokens,
+            metadata=self.metadata,
+            generate=generate,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TurnResult:
+    response: Response
+    stats: TurnStats
+
+
+class ResponsesClient:
+    def __init__(
+        self,
+        connect: Connector,
+        config: ClientConfig,
+        *,
+        fallback: Connector | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self._connect = connect
+        self._fallback = fallback
+        self._clock = clock
+        self._monotonic = monotonic
+        self.meter = WireMeter()
+        self.transport: Transport | None = None
+        self.history: list[Item] = []
+        self.pending: list[Item] = []
+        self.last_response_id: str | None = None
+        self._chain_on_connection = False
+        """True while ``last_response_id`` lives in this connection's cache (or in the store)."""
+        self.stats: list[TurnStats] = []
+
+    async def __aenter__(self) -> ResponsesClient:
+        await self._ensure_open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self.transport is not None:
+            transport, self.transport = self.transport, None
+            with contextlib.suppress(ConnectionLost):
+                await transport.close()
+
+    async def warmup(self, items: Sequence[Item]) -> TurnResult | None:
+        """Send ``items`` (the static context) with ``generate: false`` where the transport has
+        it; elsewhere keep them pending for the next turn. The warmup's id chains."""
+        await self._ensure_open()
+        assert self.transport is not None
+        if not self.transport.supports_warmup:
+            self.pending.extend(items)
+            return None
+        return await self.turn(items, generate=False)
+
+    async def turn(self, items: Sequence[Item], *, generate: bool = True) -> TurnResult:
+        """Send ``items`` as the next turn and wait for the whole response."""
+        self.pending.extend(items)
+        await self._rotate_if_old()
+        start = self._clock()
+        before = self.meter.snapshot()
+        full = self.config.request(tuple(self.history + self.pending), None, generate)
+        chained = self._can_chain()
+        request = (
+            self.config.request(tuple(self.pending), self.last_response_id, generate)
+            if chained
+            else full
+        )
+        retried = False
+        try:
+            response, ttfe, ttft = await self._exchange(request, start)
+        except (PreviousResponseNotFound, ConnectionLost, ConnectionLimitReached) as exc:
+            if not isinstance(exc, PreviousResponseNotFound):
+                await self._reconnect()
+            retried = True
+            response, ttfe, ttft = await self._exchange(full, start)
+        if response.status == "failed":
+            info = response.error or ErrorInfo(500, "server_error", None, "response failed")
+            raise ApiError(replace(info, status=500))
+        self.history += self.pending + list(response.output)
+        self.pending = []
+        self.last_response_id = response.id
+        self._chain_on_connection = True
+        sent, received, handshakes = (
+            a - b for a, b in zip(self.meter.snapshot(), before, strict=True)
+        )
+        usage = response.usage
+        stats = TurnStats(
+            index=len(self.stats),
+            transport=self.transport.name if self.transport else "?",
+            response_id=response.id,
+            status=response.status,
+            generate=generate,
+            chained=chained and not retried,
+            retried=retried,
+            bytes_sent=sent,
+            bytes_received=received,
+            handshakes=handshakes,
+            full_resend_bytes=len(full.ws_frame().encode()),
+            time_to_first_event=ttfe,
+            time_to_first_token=ttft,
+            total_time=self._clock() - start,
+            input_tokens=usage.input_tokens if usage else 0,
+            cached_tokens=usage.cached_tokens if usage else 0,
+            output_tokens=usage.output_tokens if usage else 0,
+        )
+        self.stats.append(stats)
+        return TurnResult(response, stats)
+
+    def _can_chain(self) -> bool:
+        if not self.config.chain or self.last_response_id is None:
+            return False
+        # Over a transport with no connection state, only stored responses can be continued.
+        assert self.transport is not None
+        if not self.transport.connection_scoped and not self.config.store:
+            return False
+        return self._chain_on_connection or self.config.store
+
+    async def _exchange(
+        self, request: CreateRequest, start: float
+    ) -> tuple[Response, float | None, float | None]:
+        await self._ensure_open()
+        assert self.transport is not None
+        await self.transport.send(request.ws_frame())
+        acc = StreamAccumulator()
+        ttfe = ttft = None
+        while not acc.done:
+            event = parse_server_event(await self.transport.receive())
+            ttfe = ttfe if ttfe is not None else self._clock() - start
+            if acc.feed(event) and ttft is None:
+                ttft = self._clock() - start
+        return acc.result(), ttfe, ttft
+
+    async def _ensure_open(self) -> None:
+        if self.transport is not None:
+            return
+        try:
+            self.transport = await self._connect(self.meter)
+        except UpgradeRefused:
+            if self._fallback is None:
+                raise
+            self._connect, self._fallback = self._fallback, None
+            self.transport = await self._connect(self.meter)
+        self._chain_on_connection = False
+
+    async def _reconnect(self) -> None:
+        await self.close()
+        await self._ensure_open()
+
+    async def _rotate_if_old(self) -> None:
+        if self.transport is None:
+            return
+        if self._monotonic() - self.transport.opened_at >= self.config.rotate_after_s:
+            await self._reconnect()
