@@ -19,6 +19,8 @@ class Usage:
     """Input tokens really reused from a kept state, not processed again."""
     output_tokens: int = 0
     reasoning_tokens: int = 0
+    cache_write_tokens: int = 0
+    """Input tokens processed and kept for reuse (the ``openai`` SDK 3.x requires the field)."""
 
     @property
     def total_tokens(self) -> int:
@@ -27,7 +29,10 @@ class Usage:
     def to_json(self) -> JsonObject:
         return {
             "input_tokens": self.input_tokens,
-            "input_tokens_details": {"cached_tokens": self.cached_tokens},
+            "input_tokens_details": {
+                "cached_tokens": self.cached_tokens,
+                "cache_write_tokens": self.cache_write_tokens,
+            },
             "output_tokens": self.output_tokens,
             "output_tokens_details": {"reasoning_tokens": self.reasoning_tokens},
             "total_tokens": self.total_tokens,
@@ -44,6 +49,7 @@ class Usage:
             cached_tokens=int(details.get("cached_tokens") or 0),
             output_tokens=int(obj.get("output_tokens") or 0),
             reasoning_tokens=int(out_details.get("reasoning_tokens") or 0),
+            cache_write_tokens=int(details.get("cache_write_tokens") or 0),
         )
 
 

@@ -100,7 +100,7 @@ class EchoBackend:
     async def prepare(self, prompt: Prompt, cache: object | None) -> Usage:
         sequence = render(prompt)
         reused = await self._prefill(sequence, cache)
-        return Usage(input_tokens=len(sequence), cached_tokens=reused)
+        return self._usage(sequence, reused, cache, 0)
 
     async def generate(self, prompt: Prompt, cache: object | None) -> AsyncGenerator[Chunk, None]:
         sequence = render(prompt)
@@ -134,8 +134,17 @@ class EchoBackend:
                 raise BackendError("the echo backend was asked to fail")
         if isinstance(cache, EchoCache):
             cache.tokens = sequence + [t for i in produced for t in render_item(i)]
-        usage = Usage(input_tokens=len(sequence), cached_tokens=reused, output_tokens=emitted)
-        yield Finish(usage, reason)
+        yield Finish(self._usage(sequence, reused, cache, emitted), reason)
+
+    @staticmethod
+    def _usage(sequence: list[str], reused: int, cache: object | None, output: int) -> Usage:
+        written = len(sequence) - reused if isinstance(cache, EchoCache) else 0
+        return Usage(
+            input_tokens=len(sequence),
+            cached_tokens=reused,
+            output_tokens=output,
+            cache_write_tokens=written,
+        )
 
     async def _prefill(self, sequence: list[str], cache: object | None) -> int:
         reused = common_prefix(cache.tokens, sequence) if isinstance(cache, EchoCache) else 0

@@ -101,7 +101,7 @@ class ResponsesClient:
         self.stats: list[TurnStats] = []
 
     async def __aenter__(self) -> ResponsesClient:
-        await self._ensure_open()
+        # The connection opens with the first turn, so its handshake is counted in that turn.
         return self
 
     async def __aexit__(self, *exc: object) -> None:

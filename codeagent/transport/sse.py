@@ -95,6 +95,13 @@ class HttpSseTransport:
                 self._ready.append(_normalise(data))
 
     async def _finish_response(self) -> None:
+        """Read the rest of the stream (so the keep-alive connection is reused), then close."""
+        if self._chunks is not None:
+            try:
+                async for chunk in self._chunks:
+                    self.meter.bytes_received += len(chunk)
+            except httpx.HTTPError:
+                pass
         if self._response is not None:
             await self._response.aclose()
         self._response = None
