@@ -1,4 +1,4 @@
-"""Must show 1: the official ``openai`` SDK, a real third-party client, against ``codeagent serve``."""
+"""Must show 1: the official `openai` SDK, a real third-party client, against `codeagent serve`."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ continuation chain sends under 65 KB in all; the HTTP full-resend baseline sends
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import pytest
@@ -38,14 +39,15 @@ async def test_websocket_chain_sends_the_context_once(server: BackgroundServer) 
     assert totals.handshakes == 1
     assert stats[0].bytes_sent > CONTEXT
     for turn in stats[1:]:
-        assert turn.chained and not turn.retried
+        assert turn.chained
+        assert not turn.retried
         assert turn.bytes_sent < 1_500, turn
         assert turn.full_resend_bytes > CONTEXT
         assert turn.cached_tokens > 0
         assert turn.time_to_first_event is not None
         assert turn.time_to_first_token is not None
     # Every continuation reuses at least everything the previous turn processed.
-    for before, after in zip(stats, stats[1:], strict=False):
+    for before, after in itertools.pairwise(stats):
         assert after.cached_tokens >= before.input_tokens
 
 
