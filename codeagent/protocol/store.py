@@ -49,7 +49,9 @@ class ResponseStore:
     def evict(self, response_id: str) -> None:
         self._kept.pop(response_id, None)
 
-    def __len__(self) -> int:
+    @property
+    def size(self) -> int:
+        # Not ``__len__``: an empty store must not be falsy (``store or default`` would drop it).
         return len(self._kept)
 
     def __contains__(self, response_id: object) -> bool:

@@ -126,9 +126,10 @@ class ResponsesClient:
     async def turn(self, items: Sequence[Item], *, generate: bool = True) -> TurnResult:
         """Send ``items`` as the next turn and wait for the whole response."""
         self.pending.extend(items)
-        await self._rotate_if_old()
         start = self._clock()
         before = self.meter.snapshot()
+        await self._rotate_if_old()
+        await self._ensure_open()
         full = self.config.request(tuple(self.history + self.pending), None, generate)
         chained = self._can_chain()
         request = (

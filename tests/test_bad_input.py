@@ -1,0 +1,162 @@
+"""Must show 3: bad input gets the right error and the socket stays usable (real sockets)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from codeagent.server.config import ServerConfig
+from codeagent.server.echo import EchoBackend
+from codeagent.server.run import BackgroundServer
+
+MAX_FRAME = 64 * 1024
+TERMINAL = {"response.completed", "response.failed", "response.incomplete", "error"}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[BackgroundServer]:
+    backend = EchoBackend(token_delay=0.02)
+    with BackgroundServer(backend, ServerConfig(port=0, max_frame_bytes=MAX_FRAME)) as running:
+        yield running
+
+
+async def events_until_done(ws: ClientConnection) -> list[dict[str, Any]]:
+    events = []
+    while True:
+        event = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        events.append(event)
+        if event["type"] in TERMINAL:
+            return events
+
+
+async def still_usable(ws: ClientConnection) -> None:
+    await ws.send(json.dumps({"type": "response.create", "model": "m", "input": "ping"}))
+    done = (await events_until_done(ws))[-1]
+    assert done["type"] == "response.completed"
+    assert done["response"]["output"][0]["content"][0]["text"] == "echo: ping"
+
+
+async def error_for(ws: ClientConnection, frame: str | bytes) -> dict[str, Any]:
+    await ws.send(frame)
+    event = (await events_until_done(ws))[-1]
+    assert event["type"] == "error"
+    assert event["status"] == 400
+    assert event["error"]["type"] == "invalid_request_error"
+    await still_usable(ws)
+    return dict(event["error"])
+
+
+async def test_non_json_frame(server: BackgroundServer) -> None:
+    async with connect(server.ws_url) as ws:
+        assert (await error_for(ws, "this is {not json"))["code"] == "invalid_json"
+        assert (await error_for(ws, "[1, 2, 3]"))["code"] == "invalid_json"
+        assert (await error_for(ws, b"\xff\xfe binary junk"))["code"] == "invalid_json"
+
+
+async def test_unknown_event_type(server: BackgroundServer) -> None:
+    async with connect(server.ws_url) as ws:
+        error = await error_for(ws, json.dumps({"type": "response.explode", "model": "m"}))
+        assert error["code"] == "unknown_event_type"
+        assert error["param"] == "type"
+
+
+async def test_create_without_model(server: BackgroundServer) -> None:
+    async with connect(server.ws_url) as ws:
+        error = await error_for(ws, json.dumps({"type": "response.create", "input": "hi"}))
+        assert error["code"] == "missing_required_parameter"
+        assert error["param"] == "model"
+
+
+async def test_wrongly_typed_fields(server: BackgroundServer) -> None:
+    async with connect(server.ws_url) as ws:
+        frame = {"type": "response.create", "model": "m", "input": 42}
+        assert (await error_for(ws, json.dumps(frame)))["param"] == "input"
+        frame = {"type": "response.create", "model": "m", "store": "yes"}
+        assert (await error_for(ws, json.dumps(frame)))["code"] == "invalid_type"
+        frame = {"type": "response.create", "model": "m", "input": [{"type": "function_call"}]}
+        assert (await error_for(ws, json.dumps(frame)))["param"] == "input[0].call_id"
+
+
+async def test_unknown_previous_response_id(server: BackgroundServer) -> None:
+    async with connect(server.ws_url) as ws:
+        frame = {"type": "response.create", "model": "m", "previous_response_id": "resp_x"}
+        error = await error_for(ws, json.dumps(frame))
+        assert error["code"] == "previous_response_not_found"
+        assert error["param"] == "previous_response_id"
+
+
+async def test_oversize_frame_closes_with_1009(server: BackgroundServer) -> None:
+    async with connect(server.ws_url, max_size=None) as ws:
+        big = json.dumps({"type": "response.create", "model": "m", "input": "x" * MAX_FRAME})
+        await ws.send(big)
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 10)
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 1009
+    # The server itself is fine.
+    async with connect(server.ws_url) as ws:
+        await still_usable(ws)
+
+
+async def test_second_create_while_one_runs_is_queued_in_order(server: BackgroundServer) -> None:
+    async with connect(server.ws_url) as ws:
+        slow = "a long answer " * 10  # 30 tokens at 20 ms each: still running when #2 arrives
+        await ws.send(json.dumps({"type": "response.create", "model": "m", "input": slow}))
+        await ws.send(json.dumps({"type": "response.create", "model": "m", "input": "second"}))
+        first = await events_until_done(ws)
+        second = await events_until_done(ws)
+    assert first[-1]["type"] == "response.completed"
+    assert second[-1]["type"] == "response.completed"
+    first_id, second_id = first[0]["response"]["id"], second[0]["response"]["id"]
+    assert first_id != second_id
+    # Every event of the first response came before any of the second.
+    assert all(e.get("response", {}).get("id", first_id) == first_id for e in first)
+    assert second[-1]["response"]["output"][0]["content"][0]["text"] == "echo: second"
+    assert [e["sequence_number"] for e in second] == list(range(len(second)))
+
+
+async def test_steering_is_refused_politely(server: BackgroundServer) -> None:
+    async with connect(server.ws_url) as ws:
+        await ws.send(json.dumps({"type": "response.steer", "previous_response_id": "resp_1"}))
+        event = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert event["type"] == "response.steer.failed"
+        assert event["error"]["code"] == "steering_not_supported"
+        await still_usable(ws)
+
+
+async def test_client_dropping_mid_stream_does_not_hurt_others(server: BackgroundServer) -> None:
+    async with connect(server.ws_url) as other:
+        dropper = await connect(server.ws_url)
+        frame = {"type": "response.create", "model": "m", "input": "stream me " * 20}
+        await dropper.send(json.dumps(frame))
+        while json.loads(await dropper.recv())["type"] != "response.output_text.delta":
+            pass
+        dropper.transport.abort()  # no close handshake: as a crashed client would
+        await still_usable(other)
+    async with connect(server.ws_url) as fresh:
+        await still_usable(fresh)
+    async with httpx.AsyncClient() as http:
+        health = (await http.get(f"http://{server.host}:{server.port}/health")).json()
+    assert health["status"] == "ok"
+
+
+async def test_http_bad_requests_get_statuses(server: BackgroundServer) -> None:
+    url = server.base_url + "/responses"
+    async with httpx.AsyncClient() as http:
+        not_json = await http.post(url, content=b"{nope")
+        assert not_json.status_code == 400
+        assert not_json.json()["error"]["code"] == "invalid_json"
+        no_model = await http.post(url, json={"input": "hi"})
+        assert no_model.status_code == 400
+        assert no_model.json()["error"]["param"] == "model"
+        too_big = await http.post(url, content=b"x" * (MAX_FRAME + 1))
+        assert too_big.status_code == 413
+        warmup = await http.post(url, json={"model": "m", "input": "x", "generate": False})
+        assert warmup.status_code == 400
