@@ -35,6 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-connection-seconds", type=float, help="WebSocket connection lifetime (3600)"
     )
     serve.add_argument("--token-delay", type=float, help="echo backend: seconds per token")
+    bench = commands.add_parser("bench", help="measure and print tables")
+    suites = bench.add_subparsers(dest="suite", required=True)
+    wire = suites.add_parser("wire", help="bytes on the wire: WebSocket chain vs HTTP arms")
+    wire.add_argument("--turns", type=int, default=10)
+    wire.add_argument("--context-bytes", type=int, default=50_000)
     return parser
 
 
@@ -92,6 +97,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return run_serve(args)
+        if args.command == "bench":
+            from codeagent.cli.bench import run_wire_bench  # noqa: PLC0415 (starts a server)
+
+            if args.turns < 1 or args.context_bytes < 1:
+                raise ConfigError("--turns and --context-bytes must be positive")
+            print(run_wire_bench(args.turns, args.context_bytes))
+            return 0
     except CodeagentError as exc:
         print(f"codeagent: error: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,50 @@
+"""Settings merge one way: defaults -> config file -> environment -> flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from codeagent.cli.settings import ServeSettings, merge, read_config_file
+from codeagent.errors import ConfigError
+
+
+def test_later_sources_win() -> None:
+    settings = merge(
+        {"port": 9000, "host": "127.0.0.2", "token_delay": 0.5},
+        {"CODEAGENT_PORT": "9001", "CODEAGENT_API_KEY": "k"},
+        {"port": 9002, "host": None},
+    )
+    assert settings.port == 9002
+    assert settings.host == "127.0.0.2"
+    assert settings.api_key == "k"
+    assert settings.token_delay == 0.5
+    assert merge({}, {}, {}) == ServeSettings()
+
+
+def test_config_file_tables(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.codeagent.serve]\nport = 7000\n")
+    assert read_config_file(tmp_path) == {"port": 7000}
+    (tmp_path / ".codeagent.toml").write_text("[serve]\nbackend = 'echo'\n")
+    assert read_config_file(tmp_path) == {"backend": "echo"}  # the dotfile wins
+    (tmp_path / ".codeagent.toml").write_text("[serve\n")
+    with pytest.raises(ConfigError, match="cannot read"):
+        read_config_file(tmp_path)
+
+
+def test_bad_values_are_clear_errors() -> None:
+    with pytest.raises(ConfigError, match="unknown setting 'prot' in the config file"):
+        merge({"prot": 1}, {}, {})
+    with pytest.raises(ConfigError, match="'port' in the environment must be int"):
+        merge({}, {"CODEAGENT_PORT": "eighty"}, {})
+    with pytest.raises(ConfigError, match="port must be between"):
+        merge({}, {}, {"port": 70000})
+
+
+def test_api_key_never_in_repr() -> None:
+    settings = merge({}, {"CODEAGENT_API_KEY": "sk-secret"}, {})
+    assert "sk-secret" not in repr(settings)
+    from codeagent.cli.main import server_config
+
+    assert "sk-secret" not in repr(server_config(settings))
