@@ -48,3 +48,22 @@ async def test_non_streaming_http_returns_the_response_object() -> None:
     assert body["usage"]["output_tokens"] == 2
     assert failed.status_code == 500
     assert failed.json()["status"] == "failed"
+
+
+async def test_stream_id_tags_every_event_of_its_response() -> None:
+    with BackgroundServer(EchoBackend(), ServerConfig(port=0)) as server:
+        async with connect(server.ws_url) as ws:
+            frame = {"type": "response.create", "model": "m", "input": "a", "stream_id": "lane-1"}
+            await ws.send(json.dumps(frame))
+            events = []
+            while not events or events[-1]["type"] != "response.completed":
+                events.append(json.loads(await ws.recv()))
+            assert {e["stream_id"] for e in events} == {"lane-1"}
+            bad = {"type": "response.create", "model": "m", "previous_response_id": "resp_x",
+                   "stream_id": "lane-2"}  # fmt: skip
+            await ws.send(json.dumps(bad))
+            error = json.loads(await ws.recv())
+            assert error["type"] == "error"
+            assert error["stream_id"] == "lane-2"
+            await ws.send(json.dumps({"type": "response.create", "model": "m", "input": "b"}))
+            assert "stream_id" not in json.loads(await ws.recv())

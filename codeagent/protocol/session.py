@@ -229,6 +229,7 @@ class ConnectionSession:
             self.running = None
 
     def _handle(self, frame: str | bytes) -> Step:
+        event: CreateRequest | SteerRequest | UnknownClientEvent | None = None
         try:
             event = parse_client_frame(frame)
             if isinstance(event, UnknownClientEvent):
@@ -249,7 +250,8 @@ class ConnectionSession:
             self.running = self._rules.begin(event)
             return Start(self.running)
         except InvalidRequest as exc:
-            return Reply([ErrorEvent(exc.info)])
+            lane = event.stream_id if isinstance(event, CreateRequest) else None
+            return Reply([ErrorEvent(exc.info, extra={"stream_id": lane} if lane else {})])
 
 
 class HttpExchange:

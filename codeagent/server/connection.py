@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from codeagent.errors import ConnectionLost
+from codeagent.protocol import wire
 from codeagent.protocol.events import ServerEvent, encode_event
 from codeagent.protocol.session import Close, ConnectionSession, Reply, SessionLimits, Turn
 from codeagent.protocol.store import ResponseStore
@@ -92,9 +93,11 @@ async def _run_turn(
     channel: Channel, backend: Backend, session: ConnectionSession, turn: Turn, cache: object
 ) -> None:
     try:
+        # All lanes run in order on this connection; each event still names its lane.
+        lane = {"stream_id": turn.request.stream_id} if turn.request.stream_id else {}
         async with contextlib.aclosing(turn_events(backend, turn, cache, session)) as events:
             async for event in events:
-                await channel.send(encode_event(event))
+                await channel.send(wire.encode({**event.to_json(), **lane}))
     finally:
         session.abandon(turn)
 
