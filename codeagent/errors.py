@@ -20,11 +20,10 @@ I/O boundary, so callers above ``transport/`` and ``server/`` catch these and no
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class ErrorInfo:
+class ErrorInfo(NamedTuple):
     """An API error as the Responses API reports it.
 
     ``status`` is the HTTP status the error stands for (400 for every WebSocket-mode code).

@@ -6,15 +6,16 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from codeagent.cli.settings import ServeSettings, merge, read_config_file
 from codeagent.errors import CodeagentError, ConfigError
-from codeagent.protocol.session import SessionLimits
-from codeagent.server.backend import Backend
-from codeagent.server.config import ServerConfig
-from codeagent.server.echo import EchoBackend
 
+if TYPE_CHECKING:
+    from codeagent.cli.settings import ServeSettings
+    from codeagent.server.backend import Backend
+    from codeagent.server.config import ServerConfig
+
+# Each command imports what it needs when it runs: `codeagent index` must not pay for the server.
 BACKENDS = ("echo",)
 
 
@@ -35,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-connection-seconds", type=float, help="WebSocket connection lifetime (3600)"
     )
     serve.add_argument("--token-delay", type=float, help="echo backend: seconds per token")
+    from codeagent.cli import index_command  # noqa: PLC0415
+
+    index_command.add_parser(commands)
     bench = commands.add_parser("bench", help="measure and print tables")
     suites = bench.add_subparsers(dest="suite", required=True)
     wire = suites.add_parser("wire", help="bytes on the wire: WebSocket chain vs HTTP arms")
@@ -44,12 +48,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def make_backend(settings: ServeSettings) -> Backend:
+    from codeagent.server.echo import EchoBackend  # noqa: PLC0415
+
     if settings.backend == "echo":
         return EchoBackend(token_delay=settings.token_delay)
     raise ConfigError(f"unknown backend {settings.backend!r}; choose from {', '.join(BACKENDS)}")
 
 
 def server_config(settings: ServeSettings) -> ServerConfig:
+    from codeagent.protocol.session import SessionLimits  # noqa: PLC0415
+    from codeagent.server.config import ServerConfig  # noqa: PLC0415
+
     return ServerConfig(
         host=settings.host,
         port=settings.port,
@@ -64,7 +73,9 @@ def server_config(settings: ServeSettings) -> ServerConfig:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    # uvicorn loads only for the commands that serve: `codeagent index` must start fast.
+    from pathlib import Path  # noqa: PLC0415
+
+    from codeagent.cli.settings import merge, read_config_file  # noqa: PLC0415
     from codeagent.server.run import serve  # noqa: PLC0415
 
     flags = {
@@ -97,6 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return run_serve(args)
+        if args.command == "index":
+            from codeagent.cli import index_command  # noqa: PLC0415
+
+            return index_command.run(args)
         if args.command == "bench":
             from codeagent.cli.bench import run_wire_bench  # noqa: PLC0415 (starts a server)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from codeagent.errors import (
     ApiError,
@@ -147,7 +147,7 @@ class ResponsesClient:
             response, ttfe, ttft = await self._exchange(full, start)
         if response.status == "failed":
             info = response.error or ErrorInfo(500, "server_error", None, "response failed")
-            raise ApiError(replace(info, status=500))
+            raise ApiError(info._replace(status=500))
         self.history += self.pending + list(response.output)
         self.pending = []
         self.last_response_id = response.id

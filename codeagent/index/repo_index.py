@@ -1,0 +1,352 @@
+"""``RepoIndex``: open (and refresh) the index of a repository, then ask it things.
+
+``RepoIndex.open(root)`` brings the on-disk index up to date: files whose stat stamp is unchanged
+keep their blob id; the rest are read and hashed; a blob whose tags are already stored costs no
+parse; the rest are parsed, by worker processes on every free core when there is much to parse.
+The graph is spliced, not rebuilt. Then ``repo_map``, ``lookup``, ``source_of`` and ``callers``
+answer from the index.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, NamedTuple
+
+from codeagent.index import graph
+from codeagent.index.files import Candidate, Skipped, blob_id, discover, read_checked
+from codeagent.index.rank import Ranking, rank
+from codeagent.index.render import Chosen, TokenCounter, approx_tokens, fit
+from codeagent.index.store import FileEntry, IndexStore, State
+from codeagent.index.tags import Definition, FileTags
+
+PARALLEL_MIN_BYTES = 2 * 1024 * 1024
+"""Below this much to parse, worker start-up costs more than it saves."""
+
+
+class RefreshStats(NamedTuple):
+    files: int
+    parsed: int
+    """Files whose content had no stored tags and were parsed now."""
+    rehashed: int
+    """Files whose stat stamp changed, so their content was read and hashed."""
+    removed: int
+    skipped: int
+    workers: int
+    seconds: float
+
+
+class Location(NamedTuple):
+    path: str
+    name: str
+    kind: str
+    line: int
+    end_line: int
+    signature: str
+    container: str | None
+    """The enclosing definition's name (the class of a method), if any."""
+
+
+class CallSite(NamedTuple):
+    path: str
+    line: int
+    caller: Location | None
+    """The innermost definition containing the reference, or ``None`` at module level."""
+
+
+class RepoMap(NamedTuple):
+    text: str
+    chosen: tuple[Chosen, ...]
+    tokens: int
+    focus_files: tuple[str, ...]
+    focus_symbols: tuple[str, ...]
+
+
+class RepoIndex:
+    def __init__(self, root: str, store: IndexStore, state: State, stats: RefreshStats) -> None:
+        self.root = root
+        self.store = store
+        self.state = state
+        self.stats = stats
+        self._tags: dict[str, FileTags] = {}
+        self._paths = {f.path: i for i, f in enumerate(state.files)}
+
+    @classmethod
+    def open(
+        cls,
+        root: str | os.PathLike[str],
+        *,
+        store: IndexStore | None = None,
+        workers: int | None = None,
+    ) -> RepoIndex:
+        start = time.perf_counter()
+        root = os.path.realpath(root)
+        store = store or IndexStore.for_root(root)
+        old = store.load_state() or State()
+        candidates, skipped = discover(root)
+        previous = {f.path: f for f in old.files}
+        kept: list[FileEntry] = []
+        changed: list[Candidate] = []
+        for c in candidates:
+            prev = previous.get(c.path)
+            if prev is not None and prev.stamp == c.stamp and prev.language == c.language:
+                kept.append(prev)
+            else:
+                changed.append(c)
+        fresh, more_skipped, used = _index_changed(root, changed, store, workers)
+        files = sorted(kept + [entry for entry, _ in fresh], key=lambda f: f.path)
+        parsed = {entry.path: tags for entry, tags in fresh if tags is not None}
+        all_skipped = sorted(skipped + more_skipped, key=lambda s: s.path)
+        same = [(f.path, f.blob) for f in files] == [(f.path, f.blob) for f in old.files]
+        if same and not changed and all_skipped == old.skipped:
+            state = old  # nothing changed: nothing to write
+        else:
+            state = graph.rebuild(
+                old, files, lambda e: parsed.get(e.path) or store.get_tags(e.blob)
+            )
+            state.skipped = all_skipped
+            state.stored_tags = old.stored_tags + len(parsed)
+            if state.stored_tags > 2 * len(files) + 256:
+                live = {f.blob for f in files}
+                store.collect_garbage(live)
+                state.stored_tags = len(live)
+            store.save_state(state)
+        stats = RefreshStats(
+            files=len(files),
+            parsed=len(parsed),
+            rehashed=len(changed),
+            removed=len(set(previous) - {f.path for f in files}),
+            skipped=len(all_skipped),
+            workers=used,
+            seconds=time.perf_counter() - start,
+        )
+        index = cls(root, store, state, stats)
+        index._tags.update({f.blob: parsed[f.path] for f in files if f.path in parsed})
+        return index
+
+    @property
+    def skipped(self) -> list[Skipped]:
+        return self.state.skipped
+
+    @property
+    def paths(self) -> list[str]:
+        return [f.path for f in self.state.files]
+
+    def tags(self, path: str) -> FileTags:
+        """The tags of one indexed file (empty if its stored tags are unreadable)."""
+        entry = self.state.files[self._paths[path]]
+        found = self._tags.get(entry.blob)
+        if found is None:
+            found = self.store.get_tags(entry.blob) or FileTags(entry.language, (), {})
+            self._tags[entry.blob] = found
+        return found
+
+    def repo_map(
+        self,
+        budget: int = 1024,
+        focus: Iterable[str] = (),
+        count_tokens: TokenCounter = approx_tokens,
+    ) -> RepoMap:
+        """The best-ranked definitions that fit ``budget`` tokens, ranked toward ``focus``:
+        file paths (relative, absolute, or a unique suffix) and symbols (``name``,
+        ``Class.name``, ``path:name``)."""
+        focus_files, focus_idents, names = self._resolve_focus(focus)
+        ranking = rank(self.state, focus_files=focus_files, focus_idents=focus_idents)
+        text, chosen = fit(
+            self._ranked(ranking), budget, count_tokens, lambda p: self.tags(p).definitions
+        )
+        return RepoMap(
+            text=text,
+            chosen=tuple(chosen),
+            tokens=count_tokens(text),
+            focus_files=tuple(self.state.files[f].path for f in sorted(focus_files)),
+            focus_symbols=tuple(names),
+        )
+
+    def lookup(self, symbol: str) -> list[Location]:
+        """Where ``symbol`` (``name``, ``Class.name`` or ``path:name``) is defined."""
+        path_part, container, name = _split_symbol(symbol)
+        ident = self._ident(name)
+        if ident is None:
+            return []
+        out = []
+        for f in graph.definers(self.state, ident):
+            path = self.state.files[f].path
+            if path_part and not _path_matches(path, path_part):
+                continue
+            defs = self.tags(path).definitions
+            for d in defs:
+                parent = defs[d.parent].name if d.parent >= 0 else None
+                if d.name == name and (container is None or parent == container):
+                    out.append(
+                        Location(path, d.name, d.kind, d.line, d.end_line, d.signature, parent)
+                    )
+        return out
+
+    def source_of(self, symbol: str) -> list[tuple[Location, str]]:
+        """Each definition of ``symbol`` with its source text, read from the work tree."""
+        out = []
+        for loc in self.lookup(symbol):
+            try:
+                with open(
+                    os.path.join(self.root, loc.path), encoding="utf-8", errors="replace"
+                ) as f:
+                    lines = f.read().splitlines()
+            except OSError:
+                continue
+            out.append((loc, "\n".join(lines[loc.line - 1 : loc.end_line]) + "\n"))
+        return out
+
+    def callers(self, symbol: str) -> list[CallSite]:
+        """Where ``symbol``'s name is referenced, each with the definition it sits in."""
+        _, _, name = _split_symbol(symbol)
+        ident = self._ident(name)
+        if ident is None:
+            return []
+        out = []
+        for f in graph.referencers(self.state, ident):
+            path = self.state.files[f].path
+            tags = self.tags(path)
+            for line in tags.references.get(name, ()):
+                out.append(CallSite(path, line, _innermost(path, tags.definitions, line)))
+        return out
+
+    def _ranked(self, ranking: Ranking) -> Iterator[Chosen]:
+        offsets = self.state.def_off
+        for pos in ranking.order:
+            f = bisect.bisect_right(offsets, pos) - 1
+            path = self.state.files[f].path
+            name = self.state.idents[self.state.def_ident[pos]]
+            score = ranking.ident_score[self.state.def_ident[pos]]
+            for i, d in enumerate(self.tags(path).definitions):
+                if d.name == name:
+                    yield Chosen(path, i, d, score)
+
+    def _ident(self, name: str) -> int | None:
+        try:
+            return self.state.idents.index(name)
+        except ValueError:
+            return None
+
+    def _resolve_focus(self, focus: Iterable[str]) -> tuple[set[int], set[int], list[str]]:
+        files: set[int] = set()
+        idents: set[int] = set()
+        names: list[str] = []
+        for item in focus:
+            matched = self._match_path(item)
+            if matched:
+                files |= matched
+                continue
+            path_part, _, name = _split_symbol(item)
+            if path_part:
+                files |= self._match_path(path_part)
+            ident = self._ident(name)
+            if ident is not None:
+                idents.add(ident)
+                names.append(item)
+        return files, idents, names
+
+    def _match_path(self, text: str) -> set[int]:
+        if os.path.isabs(text):
+            resolved = os.path.realpath(text)
+            if not resolved.startswith(self.root + os.sep):
+                return set()
+            text = resolved[len(self.root) + 1 :].replace(os.sep, "/")
+        exact = self._paths.get(text)
+        if exact is not None:
+            return {exact}
+        if "/" not in text and "." not in text:
+            return set()  # a bare name is a symbol, not a path suffix
+        return {i for p, i in self._paths.items() if p.endswith("/" + text)}
+
+
+def _split_symbol(symbol: str) -> tuple[str | None, str | None, str]:
+    """``path:Class.name`` -> (path, Class, name); each part but the name optional."""
+    path_part, sep, rest = symbol.rpartition(":")
+    if not sep:
+        path_part, rest = "", symbol
+    container, dot, name = rest.rpartition(".")
+    return path_part or None, (container or None) if dot else None, name
+
+
+def _path_matches(path: str, wanted: str) -> bool:
+    return path == wanted or path.endswith("/" + wanted)
+
+
+def _innermost(path: str, defs: Sequence[Definition], line: int) -> Location | None:
+    best = None
+    for d in defs:
+        if d.line <= line <= d.end_line and (best is None or d.line >= best.line):
+            best = d
+    if best is None:
+        return None
+    parent = defs[best.parent].name if best.parent >= 0 else None
+    return Location(path, best.name, best.kind, best.line, best.end_line, best.signature, parent)
+
+
+# --- parsing changed files, in worker processes when there are many -----------------------
+
+
+def _index_changed(
+    root: str, changed: list[Candidate], store: IndexStore, workers: int | None
+) -> tuple[list[tuple[FileEntry, FileTags | None]], list[Skipped], int]:
+    """Hash each changed file; parse those whose blob has no stored tags (storing them)."""
+    if not changed:
+        return [], [], 0
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    wanted = workers if workers is not None else (cores or 1)
+    total = sum(c.size for c in changed)
+    if wanted <= 1 or total < PARALLEL_MIN_BYTES or len(changed) < 8:
+        return (*_index_chunk(root, store.directory, changed), 1)
+    chunks: list[list[Candidate]] = [[] for _ in range(wanted * 8)]
+    for i, c in enumerate(sorted(changed, key=lambda c: -c.size)):
+        chunks[i % len(chunks)].append(c)  # big files spread first: even work per chunk
+    # Imported here: a warm run must not pay for them.
+    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+    from multiprocessing import get_context  # noqa: PLC0415
+
+    entries: list[tuple[FileEntry, FileTags | None]] = []
+    skipped: list[Skipped] = []
+    with ProcessPoolExecutor(max_workers=wanted, mp_context=get_context("fork")) as pool:
+        jobs = [pool.submit(_chunk_job, root, store.directory, ch) for ch in chunks]
+        for job in jobs:
+            raw_entries, raw_skipped = job.result()
+            entries += [
+                (FileEntry(*e), FileTags.from_data(t) if t else None) for e, t in raw_entries
+            ]
+            skipped += [Skipped(*s) for s in raw_skipped]
+    return entries, skipped, wanted
+
+
+def _chunk_job(root: str, store_dir: str, chunk: list[Candidate]) -> tuple[list[Any], list[Any]]:
+    """Runs in a worker: plain tuples back, to keep pickling cheap."""
+    entries, skipped = _index_chunk(root, store_dir, chunk)
+    return (
+        [((e.path, e.language, e.stamp, e.blob), t.to_data() if t else None) for e, t in entries],
+        [(s.path, s.reason) for s in skipped],
+    )
+
+
+def _index_chunk(
+    root: str, store_dir: str, chunk: Sequence[Candidate]
+) -> tuple[list[tuple[FileEntry, FileTags | None]], list[Skipped]]:
+    store = IndexStore(store_dir)
+    entries: list[tuple[FileEntry, FileTags | None]] = []
+    skipped: list[Skipped] = []
+    for c in chunk:
+        content, reason = read_checked(root, c)
+        if content is None:
+            skipped.append(Skipped(c.path, reason))
+            continue
+        blob = blob_id(content)
+        entry = FileEntry(c.path, c.language, c.stamp, blob)
+        tags = None
+        if not store.has_tags(blob):
+            from codeagent.index.parse import extract  # noqa: PLC0415  (loads tree-sitter)
+
+            tags = extract(content, c.language)
+            store.put_tags(blob, tags)
+        entries.append((entry, tags))
+    return entries, skipped

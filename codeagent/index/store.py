@@ -1,0 +1,182 @@
+"""The on-disk cache of an index: where it lives and how it is read and written.
+
+Layout (``FORMAT`` is in the directory name, so an old format is simply never read)::
+
+    <dir>/state.marshal        the file table, skip list and graph arrays (one atomic write)
+    <dir>/tags/ab/cdef….tags   one file's tags, named by its git blob id (content-addressed)
+
+``<dir>`` is ``<git dir>/codeagent/index-v<FORMAT>`` in a git work tree, else
+``$XDG_CACHE_HOME/codeagent/index-v<FORMAT>/<hash of the root path>``. Tags are keyed by content,
+not by path or mtime: a renamed file, a branch switch or a revert costs no parse. Every write is
+a temp file renamed into place, so a crash or a concurrent run never leaves a torn file; anything
+unreadable is treated as absent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import marshal
+import os
+from array import array
+from typing import Any, NamedTuple
+
+from codeagent.index.files import Skipped, blob_id, git_dir
+from codeagent.index.tags import FileTags
+
+FORMAT = 2
+
+
+class FileEntry(NamedTuple):
+    path: str
+    language: str
+    stamp: tuple[int, int, int]
+    blob: str
+
+
+class State:
+    """Everything a warm run needs, aligned by file index (``files`` is sorted by path).
+
+    A plain class, not a dataclass: ``codeagent index`` must start fast, and the ``dataclasses``
+    module alone costs it more than 10 ms.
+    """
+
+    __slots__ = (
+        "def_ident", "def_off", "files", "ident_mul", "idents", "ref_count", "ref_ident",
+        "ref_off", "skipped", "stored_tags",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        files: list[FileEntry] | None = None,
+        skipped: list[Skipped] | None = None,
+        idents: list[str] | None = None,
+        ident_mul: array[float] | None = None,
+        stored_tags: int = 0,
+    ) -> None:
+        self.files: list[FileEntry] = files if files is not None else []
+        self.skipped: list[Skipped] = skipped if skipped is not None else []
+        self.idents: list[str] = idents if idents is not None else []
+        self.ident_mul: array[float] = ident_mul if ident_mul is not None else array("d")
+        self.def_off: array[int] = array("i", [0])
+        self.def_ident: array[int] = array("i")
+        self.ref_off: array[int] = array("i", [0])
+        self.ref_ident: array[int] = array("i")
+        self.ref_count: array[int] = array("i")
+        self.stored_tags = stored_tags
+        """Tag files written since the last garbage collection (an upper bound on the store)."""
+
+    def to_data(self) -> tuple[Any, ...]:
+        return (
+            FORMAT,
+            [(f.path, f.language, f.stamp, f.blob) for f in self.files],
+            [(s.path, s.reason) for s in self.skipped],
+            self.idents,
+            self.stored_tags,
+            *(a.tobytes() for a in self._arrays()),
+        )
+
+    @classmethod
+    def from_data(cls, data: Any) -> State:
+        version, files, skipped, idents, stored_tags, mul, *arrays = data
+        if version != FORMAT:
+            raise ValueError(f"state format {version}, expected {FORMAT}")
+        state = cls(
+            files=[FileEntry(p, lang, tuple(stamp), blob) for p, lang, stamp, blob in files],
+            skipped=[Skipped(p, r) for p, r in skipped],
+            idents=idents,
+            stored_tags=stored_tags,
+        )
+        state.ident_mul = array("d", mul)
+        for target, raw in zip(state._arrays()[1:], arrays, strict=True):
+            del target[:]
+            target.frombytes(raw)
+        return state
+
+    def _arrays(self) -> tuple[array[Any], ...]:
+        return (
+            self.ident_mul,
+            self.def_off,
+            self.def_ident,
+            self.ref_off,
+            self.ref_ident,
+            self.ref_count,
+        )
+
+
+class IndexStore:
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+        self._tags = os.path.join(directory, "tags")
+
+    @classmethod
+    def for_root(cls, root: str) -> IndexStore:
+        """The store for the repository at ``root`` (an absolute, resolved path)."""
+        git = git_dir(root)
+        if git is not None:
+            return cls(os.path.join(git, "codeagent", f"index-v{FORMAT}"))
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        key = blob_id(root.encode())[:16]
+        return cls(os.path.join(base, "codeagent", f"index-v{FORMAT}", key))
+
+    def load_state(self) -> State | None:
+        try:
+            return State.from_data(
+                marshal.loads(_read(os.path.join(self.directory, "state.marshal")))
+            )
+        except (OSError, ValueError, EOFError, TypeError):
+            return None
+
+    def save_state(self, state: State) -> None:
+        _write_atomic(os.path.join(self.directory, "state.marshal"), marshal.dumps(state.to_data()))
+
+    def get_tags(self, blob: str) -> FileTags | None:
+        try:
+            return FileTags.from_data(marshal.loads(_read(self._tag_path(blob))))
+        except (OSError, ValueError, EOFError, TypeError):
+            return None
+
+    def has_tags(self, blob: str) -> bool:
+        return os.path.isfile(self._tag_path(blob))
+
+    def put_tags(self, blob: str, tags: FileTags) -> None:
+        _write_atomic(self._tag_path(blob), marshal.dumps(tags.to_data()))
+
+    def collect_garbage(self, live: set[str]) -> int:
+        """Delete the tags of blobs no file has any more; returns how many went."""
+        removed = 0
+        if not os.path.isdir(self._tags):
+            return 0
+        for folder in os.scandir(self._tags):
+            for entry in os.scandir(folder.path):
+                if folder.name + entry.name.removesuffix(".tags") not in live:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(entry.path)
+                    removed += 1
+        return removed
+
+    def _tag_path(self, blob: str) -> str:
+        return os.path.join(self._tags, blob[:2], f"{blob[2:]}.tags")
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _write_atomic(path: str, data: bytes) -> None:
+    """Write a sibling temp file, then rename it over ``path`` (atomic on POSIX)."""
+    folder, name = os.path.split(path)
+    tmp = os.path.join(folder, f".tmp-{os.getpid()}-{name}")
+    try:
+        try:
+            handle = open(tmp, "wb")  # noqa: SIM115
+        except FileNotFoundError:
+            os.makedirs(folder, exist_ok=True)
+            handle = open(tmp, "wb")  # noqa: SIM115
+        with handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
