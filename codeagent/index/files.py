@@ -70,22 +70,20 @@ def discover(root: str) -> tuple[list[Candidate], list[Skipped]]:
     """The files to index under ``root`` (sorted by path), and the ones skipped with reasons."""
     top = root
     names = _git_names(root) if git_dir(root) is not None else None
-    found: dict[str, os.stat_result | None] = (
-        dict.fromkeys(names) if names is not None else dict(_walk(top))
+    found: list[tuple[str, str | None, os.stat_result | None]] = (
+        [(n, language_of(n), None) for n in set(names)] if names is not None else list(_walk(top))
     )
+    found.sort(key=lambda f: f[0])
     candidates: list[Candidate] = []
     skipped: list[Skipped] = []
-    for name in sorted(found):
-        language = language_of(name)
+    for name, language, walked in found:
         if language is None:
             continue  # not code we index; too common to list one by one
-        info = found[name]
-        if info is None:
-            try:
-                info = os.lstat(os.path.join(top, name))
-            except OSError as exc:
-                skipped.append(Skipped(name, f"unreadable: {exc.strerror}"))
-                continue
+        try:
+            info = walked or os.lstat(os.path.join(top, name))
+        except OSError as exc:
+            skipped.append(Skipped(name, f"unreadable: {exc.strerror}"))
+            continue
         reason = _unindexable(info)
         if reason:
             skipped.append(Skipped(name, reason))
@@ -134,8 +132,8 @@ def _git_names(root: str) -> list[str] | None:
     return [n for n in out.decode("utf-8", "surrogateescape").split("\0") if n]
 
 
-def _walk(top: str) -> Iterator[tuple[str, os.stat_result]]:
-    """Every file under ``top`` not ignored, with its ``lstat`` (free from ``scandir``).
+def _walk(top: str) -> Iterator[tuple[str, str | None, os.stat_result]]:
+    """Every code file under ``top`` not ignored, with its language and ``lstat``.
 
     Directory links are never followed, so a link loop cannot trap the walk."""
     ignores: list[tuple[str, list[str]]] = []  # (directory prefix, patterns)
@@ -154,14 +152,15 @@ def _walk(top: str) -> Iterator[tuple[str, os.stat_result]]:
             is_dir = entry.is_dir(follow_symlinks=False)
             if is_dir and entry.name in _SKIP_DIRS:
                 continue
-            if not is_dir and language_of(rel) is None:
+            language = None if is_dir else language_of(rel)
+            if not is_dir and language is None:
                 continue  # only code files are worth a stat
             if ignores and _ignored(rel, is_dir, ignores):
                 continue
             if is_dir:
                 pending.append(rel + "/")
             else:
-                yield rel, entry.stat(follow_symlinks=False)
+                yield rel, language, entry.stat(follow_symlinks=False)
 
 
 def _patterns(path: str) -> list[str]:

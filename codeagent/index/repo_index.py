@@ -300,7 +300,7 @@ def _index_changed(
     total = sum(c.size for c in changed)
     if wanted <= 1 or total < PARALLEL_MIN_BYTES or len(changed) < 8:
         return (*_index_chunk(root, store.directory, changed), 1)
-    chunks: list[list[Candidate]] = [[] for _ in range(wanted * 8)]
+    chunks: list[list[Candidate]] = [[] for _ in range(wanted * 32)]
     for i, c in enumerate(sorted(changed, key=lambda c: -c.size)):
         chunks[i % len(chunks)].append(c)  # big files spread first: even work per chunk
     # Imported here: a warm run must not pay for them.

@@ -4,8 +4,7 @@
 (module (expression_statement (assignment left: (identifier) @name) @definition.constant))
 
 ; References: calls (plain and attribute), base classes, decorators.
-(call function: (identifier) @reference)
-(call function: (attribute attribute: (identifier) @reference))
-(class_definition superclasses: (argument_list (identifier) @reference))
-(class_definition superclasses: (argument_list (attribute attribute: (identifier) @reference)))
+(call function: [(identifier) @reference (attribute attribute: (identifier) @reference)])
+(class_definition
+  superclasses: (argument_list [(identifier) @reference (attribute attribute: (identifier) @reference)]))
 (decorator (identifier) @reference)
