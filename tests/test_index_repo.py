@@ -104,6 +104,16 @@ def test_budget_is_respected_and_bigger_budgets_show_more(repo: Path) -> None:
     assert "return round" not in text  # signatures, not bodies
 
 
+def test_unreferenced_definitions_come_after_the_ranked_ones(repo: Path) -> None:
+    chosen = RepoIndex.open(repo).repo_map(budget=4000).chosen
+    names = [c.definition.name for c in chosen]
+    assert "test_total" in names  # nobody references these two
+    assert "monthly_report" in names
+    first_unranked = next(i for i, c in enumerate(chosen) if c.score == 0.0)
+    assert all(c.score > 0.0 for c in chosen[:first_unranked])
+    assert all(c.score == 0.0 for c in chosen[first_unranked:])
+
+
 def test_custom_token_counter(repo: Path) -> None:
     index = RepoIndex.open(repo)
     by_lines = index.repo_map(budget=6, count_tokens=lambda text: text.count("\n"))

@@ -223,6 +223,22 @@ class RepoIndex:
             for i, d in enumerate(self.tags(path).definitions):
                 if d.name == name:
                     yield Chosen(path, i, d, score)
+        # Then what nobody references (tests, entry points), best-ranked files first, so a
+        # budget the graph does not fill still shows them (Aider lists such files by name only).
+        scores = ranking.ident_score
+        files = sorted(
+            range(len(self.state.files)),
+            key=lambda f: (-ranking.file_rank[f], self.state.files[f].path),
+        )
+        for f in files:
+            run = self.state.def_ident[offsets[f] : offsets[f + 1]]
+            if all(scores[i] > 0.0 for i in run):
+                continue
+            unranked = {self.state.idents[i] for i in run if scores[i] == 0.0}
+            path = self.state.files[f].path
+            for i, d in enumerate(self.tags(path).definitions):
+                if d.name in unranked:
+                    yield Chosen(path, i, d, 0.0)
 
     def _ident(self, name: str) -> int | None:
         try:
