@@ -57,7 +57,7 @@ async def test_api_key_required_on_http_and_websocket() -> None:
 
 
 def test_api_key_from_the_environment_never_printed(tmp_path: object) -> None:
-    served = start_serve("--api-key", KEY)
+    served = start_serve("--backend", "echo", "--api-key", KEY)
     try:
         with httpx.Client() as http:
             assert http.get(served.base_url + "/models").status_code == 401

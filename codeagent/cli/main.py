@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from codeagent.server.config import ServerConfig
 
 # Each command imports what it needs when it runs: `codeagent index` must not pay for the server.
-BACKENDS = ("echo",)
+BACKENDS = ("llama", "echo")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,13 +29,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to bind (default 8765; 0 picks one)")
-    serve.add_argument("--backend", choices=BACKENDS, help="model backend (default echo)")
+    serve.add_argument("--backend", choices=BACKENDS, help="model backend (default llama)")
     serve.add_argument("--api-key", help="require 'Authorization: Bearer KEY' (or env)")
     serve.add_argument("--max-frame-bytes", type=int, help="largest message accepted")
     serve.add_argument(
         "--max-connection-seconds", type=float, help="WebSocket connection lifetime (3600)"
     )
     serve.add_argument("--token-delay", type=float, help="echo backend: seconds per token")
+    llama = serve.add_argument_group("llama backend")
+    llama.add_argument("--model", help="GGUF file (default: the bundled SmolLM2-135M-Instruct)")
+    llama.add_argument("--threads", type=int, help="compute threads (default: free cores)")
+    llama.add_argument("--ctx", type=int, help="tokens per KV cache (8192)")
+    llama.add_argument("--cache-mb", type=int, help="memory for per-connection KV caches (1024)")
+    llama.add_argument("--http-slots", type=int, help="KV caches shared by HTTP requests (1)")
+    llama.add_argument("--seed", type=int, help="sampling seed when a request gives none (0)")
+    llama.add_argument("--max-output-tokens", type=int, help="reply length by default (512)")
     from codeagent.cli import index_command  # noqa: PLC0415
 
     index_command.add_parser(commands)
@@ -44,14 +52,50 @@ def build_parser() -> argparse.ArgumentParser:
     wire = suites.add_parser("wire", help="bytes on the wire: WebSocket chain vs HTTP arms")
     wire.add_argument("--turns", type=int, default=10)
     wire.add_argument("--context-bytes", type=int, default=50_000)
+    ttft = suites.add_parser("ttft", help="time to first token with the real model: KV cache")
+    ttft.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=[1000, 3000, 4000, 8000],
+        help="static prefixes (tokens) for first vs continuation TTFT",
+    )
+    ttft.add_argument("--prefix", type=int, default=3000, help="static prefix of the loop")
+    ttft.add_argument("--turns", type=int, default=20, help="turns of the edit-test loop")
+    ttft.add_argument("--threads", type=int, help="compute threads (default: free cores)")
+    ttft.add_argument(
+        "--ctx",
+        type=int,
+        default=8704,
+        help="tokens per KV cache (room for the largest prefix and two turns)",
+    )
     return parser
 
 
 def make_backend(settings: ServeSettings) -> Backend:
-    from codeagent.server.echo import EchoBackend  # noqa: PLC0415
-
     if settings.backend == "echo":
+        from codeagent.server.echo import EchoBackend  # noqa: PLC0415
+
         return EchoBackend(token_delay=settings.token_delay)
+    if settings.backend == "llama":
+        try:
+            from codeagent.server.llama import LlamaBackend, LlamaSettings  # noqa: PLC0415
+        except ImportError as exc:
+            raise ConfigError(
+                f"the llama backend needs llama-cpp-python ({exc.name} is missing): install "
+                "codeagent with its 'local' extra, or choose --backend echo"
+            ) from exc
+        return LlamaBackend(
+            LlamaSettings(
+                model_path=settings.model,
+                threads=settings.threads or None,
+                ctx=settings.ctx,
+                cache_mb=settings.cache_mb,
+                http_slots=settings.http_slots,
+                seed=settings.seed,
+                max_output_tokens=settings.max_output_tokens,
+            )
+        )
     raise ConfigError(f"unknown backend {settings.backend!r}; choose from {', '.join(BACKENDS)}")
 
 
@@ -86,6 +130,13 @@ def run_serve(args: argparse.Namespace) -> int:
         "max_frame_bytes": args.max_frame_bytes,
         "max_connection_seconds": args.max_connection_seconds,
         "token_delay": args.token_delay,
+        "model": args.model,
+        "threads": args.threads,
+        "ctx": args.ctx,
+        "cache_mb": args.cache_mb,
+        "http_slots": args.http_slots,
+        "seed": args.seed,
+        "max_output_tokens": args.max_output_tokens,
     }
     settings = merge(read_config_file(Path.cwd()), os.environ, flags)
     backend = make_backend(settings)
@@ -103,6 +154,24 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_bench(args: argparse.Namespace) -> int:
+    if args.suite == "wire":
+        from codeagent.cli.bench import run_wire_bench  # noqa: PLC0415 (starts a server)
+
+        if args.turns < 1 or args.context_bytes < 1:
+            raise ConfigError("--turns and --context-bytes must be positive")
+        print(run_wire_bench(args.turns, args.context_bytes))
+        return 0
+    try:
+        from codeagent.cli.bench_ttft import run_ttft_bench  # noqa: PLC0415
+    except ImportError as exc:
+        raise ConfigError(f"bench ttft needs the llama backend ({exc.name} is missing)") from exc
+    if args.turns < 2 or args.prefix < 1 or min(args.sizes) < 1:
+        raise ConfigError("--turns must be at least 2, --prefix and --sizes positive")
+    print(run_ttft_bench(args.sizes, args.prefix, args.turns, args.threads, args.ctx), flush=True)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -113,12 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return index_command.run(args)
         if args.command == "bench":
-            from codeagent.cli.bench import run_wire_bench  # noqa: PLC0415 (starts a server)
-
-            if args.turns < 1 or args.context_bytes < 1:
-                raise ConfigError("--turns and --context-bytes must be positive")
-            print(run_wire_bench(args.turns, args.context_bytes))
-            return 0
+            return run_bench(args)
     except CodeagentError as exc:
         print(f"codeagent: error: {exc}", file=sys.stderr)
         return 2

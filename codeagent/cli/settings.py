@@ -2,7 +2,8 @@
 
 The config file is ``.codeagent.toml`` (table ``[serve]``) or ``pyproject.toml`` (table
 ``[tool.codeagent.serve]``) in the working directory. Environment variables are
-``CODEAGENT_HOST``, ``CODEAGENT_PORT``, ``CODEAGENT_BACKEND``, ``CODEAGENT_API_KEY``.
+``CODEAGENT_HOST``, ``CODEAGENT_PORT``, ``CODEAGENT_BACKEND``, ``CODEAGENT_API_KEY``,
+``CODEAGENT_MODEL``, ``CODEAGENT_THREADS``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from codeagent.errors import ConfigError
 class ServeSettings:
     host: str = "127.0.0.1"
     port: int = 8765
-    backend: str = "echo"
+    backend: str = "llama"
     api_key: str | None = None
     max_frame_bytes: int = 16 * 1024 * 1024
     max_connection_seconds: float = 3600.0
@@ -28,6 +29,20 @@ class ServeSettings:
     store_capacity: int = 1024
     token_delay: float = 0.0
     """Echo backend only: seconds per output token, to watch streaming."""
+    model: str | None = None
+    """Llama backend: a GGUF file (default: the bundled SmolLM2-135M-Instruct)."""
+    threads: int = 0
+    """Llama backend: compute threads (0: the cores this process may use)."""
+    ctx: int = 8192
+    """Llama backend: tokens per KV cache."""
+    cache_mb: int = 1024
+    """Llama backend: memory for the per-connection KV caches."""
+    http_slots: int = 1
+    """Llama backend: KV caches shared by HTTP requests (0: none kept between requests)."""
+    seed: int = 0
+    """Llama backend: sampling seed when a request's metadata has none."""
+    max_output_tokens: int = 512
+    """Llama backend: reply length when a request does not say."""
 
     def __repr__(self) -> str:
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -40,6 +55,8 @@ _ENV = {
     "CODEAGENT_PORT": "port",
     "CODEAGENT_BACKEND": "backend",
     "CODEAGENT_API_KEY": "api_key",
+    "CODEAGENT_MODEL": "model",
+    "CODEAGENT_THREADS": "threads",
 }
 
 
@@ -71,6 +88,12 @@ def merge(
         settings = _apply(settings, values, source)
     if not 0 <= settings.port < 65536:
         raise ConfigError(f"port must be between 0 and 65535, not {settings.port}")
+    for name in ("ctx", "cache_mb", "max_output_tokens"):
+        if getattr(settings, name) < 1:
+            raise ConfigError(f"{name.replace('_', '-')} must be positive")
+    for name in ("threads", "http_slots"):
+        if getattr(settings, name) < 0:
+            raise ConfigError(f"{name.replace('_', '-')} must not be negative")
     return settings
 
 

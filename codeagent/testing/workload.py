@@ -8,6 +8,8 @@ with every request (PROTOCOL.md: they are not inherited through ``previous_respo
 
 from __future__ import annotations
 
+from typing import Any
+
 from codeagent.protocol.items import Item, user_message
 from codeagent.protocol.request import FunctionTool
 from codeagent.transport.client import ClientConfig, ResponsesClient
@@ -59,9 +61,38 @@ def edit_test_turn(n: int) -> Item:
     )
 
 
-def config(*, store: bool = False, chain: bool = True) -> ClientConfig:
+def edit_test_report(n: int) -> Item:
+    """A fuller edit -> test turn, about 250 tokens: a diff of a few hunks and a pytest failure,
+    as an agent sends it to a real model after applying candidate ``n``."""
+    diff = "".join(
+        f"@@ -{3 * k + 1},3 +{3 * k + 1},3 @@\n"
+        f" def op_{k}(a: int, b: int) -> int:\n"
+        f"-    return (a * {k % 7 + 1}) + (b - {k % 5})\n"
+        f"+    return (a * {k % 7 + 1}) - (b - {k % 5})\n"
+        for k in (n, n + 1)
+    )
+    return user_message(
+        f"Applied candidate {n}:\n--- a/calc/ops.py\n+++ b/calc/ops.py\n{diff}"
+        f"$ python -m pytest -q tests/test_ops.py\n"
+        f"{'.' * (40 + n)}F{'.' * 7}\n"
+        "=================================== FAILURES ===================================\n"
+        f"________________________________ test_op_{n} _________________________________\n\n"
+        f"    def test_op_{n}():\n"
+        f">       assert op_{n}(2, 3) == {n + 4}\n"
+        f"E       assert {n + 3} == {n + 4}\n"
+        f"E        +  where {n + 3} = op_{n}(2, 3)\n\n"
+        f"tests/test_ops.py:{12 + 4 * n}: AssertionError\n"
+        "=========================== short test summary info ============================\n"
+        f"FAILED tests/test_ops.py::test_op_{n} - assert {n + 3} == {n + 4}\n"
+        f"1 failed, {47 + n} passed in 0.{n % 10}4s"
+    )
+
+
+def config(
+    *, store: bool = False, chain: bool = True, model: str = "codeagent-echo", **extra: Any
+) -> ClientConfig:
     return ClientConfig(
-        model="codeagent-echo", instructions=INSTRUCTIONS, tools=TOOLS, store=store, chain=chain
+        model=model, instructions=INSTRUCTIONS, tools=TOOLS, store=store, chain=chain, **extra
     )
 
 
