@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -47,12 +48,18 @@ from codeagent.transport.websocket import websocket_connector
 OUTPUT_TOKENS = 8
 
 
+def _progress(what: str) -> None:
+    print(f"bench ttft: {what}", file=sys.stderr, flush=True)
+
+
 @dataclass(frozen=True, slots=True)
 class TtftRow:
     arm: str
     prefix_tokens: int
     first: TurnStats
     continuation: TurnStats
+    short: TurnStats | None
+    """A one-line continuation after ``continuation`` (WebSocket only)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,13 +97,21 @@ def _client_config(model: str, **kw: bool) -> ClientConfig:
     return config(model=model, temperature=0.0, max_output_tokens=OUTPUT_TOKENS, **kw)
 
 
-async def two_turns(connector: Connector, cfg: ClientConfig, context: Item) -> list[TurnStats]:
-    """The static context with a short first request, then one short continuation (a one-line
-    diff and the test summary: ~100 tokens)."""
+SHORT_TURN = "Run the tests again."
+
+
+async def ttft_turns(
+    connector: Connector, cfg: ClientConfig, context: Item, *, short: bool
+) -> list[TurnStats]:
+    """The static context with a first edit-test report; then a continuation with the next one
+    (a one-line diff and the test summary, ~130 tokens); then, if ``short``, a one-line
+    continuation (~20 tokens with the re-rendered reply), the floor of a continuation's cost."""
     async with ResponsesClient(connector, cfg) as client:
         await client.turn([context, edit_test_turn(0)])
         await client.turn([edit_test_turn(1)])
-    return client.stats[-2:]
+        if short:
+            await client.turn([user_message(SHORT_TURN)])
+    return client.stats[-3 if short else -2 :]
 
 
 async def loop(
@@ -124,14 +139,18 @@ def run_ttft_bench(
         with BackgroundServer(cached, ServerConfig(port=0)) as server:
             ws = websocket_connector(server.ws_url)
             for n in sizes:
-                first, cont = asyncio.run(two_turns(ws, _client_config(model), contexts[n]))
-                ttft.append(TtftRow("WebSocket, chained", n, first, cont))
+                _progress(f"WebSocket, {n:,}-token prefix")
+                first, cont, short = asyncio.run(
+                    ttft_turns(ws, _client_config(model), contexts[n], short=True)
+                )
+                ttft.append(TtftRow("WebSocket, chained", n, first, cont, short))
             http = http_connector(server.base_url)
             for k, (name, connector, kw) in enumerate((
                 ("WebSocket, chained (connection KV cache)", ws, {}),
                 ("HTTP, chained store=true (shared HTTP prefix cache)", http, {"store": True}),
                 ("HTTP, full resend (shared HTTP prefix cache)", http, {"chain": False}),
             )):  # fmt: skip
+                _progress(f"loop: {name}")
                 context = _session(contexts[loop_prefix], k)
                 stats = asyncio.run(loop(connector, _client_config(model, **kw), context, turns))
                 arms.append(LoopArm(name, Totals.of(stats), stats))
@@ -139,8 +158,12 @@ def run_ttft_bench(
             http = http_connector(server.base_url)
             resend = _client_config(model, chain=False)
             for n in sizes:
-                first, cont = asyncio.run(two_turns(http, resend, contexts[n]))
-                ttft.append(TtftRow("HTTP, full resend (no HTTP prefix cache)", n, first, cont))
+                _progress(f"HTTP full resend, {n:,}-token prefix")
+                first, cont = asyncio.run(ttft_turns(http, resend, contexts[n], short=False))
+                ttft.append(
+                    TtftRow("HTTP, full resend (no HTTP prefix cache)", n, first, cont, None)
+                )
+            _progress("loop: HTTP, full resend (no HTTP prefix cache)")
             stats = asyncio.run(loop(http, resend, _session(contexts[loop_prefix], 3), turns))
             arms.append(
                 LoopArm("HTTP, full resend (no HTTP prefix cache)", Totals.of(stats), stats)
@@ -162,26 +185,39 @@ def _ms(seconds: float | None) -> str:
 def ttft_table(rows: list[TtftRow]) -> str:
     lines = [
         "| arm | static prefix | first turn TTFT | continuation TTFT | continuation / first "
-        "| cached / input tokens, first | cached / input tokens, continuation |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| cached / input, first | cached / input, continuation "
+        f"| one-line continuation ({SHORT_TURN!r}) TTFT | its cached / input |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         a, b = r.first.time_to_first_token, r.continuation.time_to_first_token
         ratio = f"{b / a:.1%}" if a and b else "-"
+        short = "- | -"
+        if r.short is not None:
+            short = (
+                f"{_ms(r.short.time_to_first_token)} "
+                f"| {r.short.cached_tokens:,} / {r.short.input_tokens:,}"
+            )
         lines.append(
             f"| {r.arm} | {r.prefix_tokens:,} | {_ms(a)} | {_ms(b)} | {ratio} "
             f"| {r.first.cached_tokens:,} / {r.first.input_tokens:,} "
-            f"| {r.continuation.cached_tokens:,} / {r.continuation.input_tokens:,} |"
+            f"| {r.continuation.cached_tokens:,} / {r.continuation.input_tokens:,} | {short} |"
         )
     ws = [r for r in rows if r.arm.startswith("WebSocket")]
-    conts = [t for r in ws if (t := r.continuation.time_to_first_token) is not None]
-    if len(ws) > 1 and len(conts) == len(ws):
-        small, large = conts[0], conts[-1]
+    if len(ws) > 1:
         lines.append("")
-        lines.append(
-            f"WebSocket continuation TTFT, {ws[-1].prefix_tokens:,}-token prefix / "
-            f"{ws[0].prefix_tokens:,}-token prefix: {large / small:.2f}x"
+        pairs = (
+            ("continuation", ws[0].continuation, ws[-1].continuation),
+            ("one-line continuation", ws[0].short, ws[-1].short),
         )
+        for label, small, large in pairs:
+            a = small.time_to_first_token if small else None
+            b = large.time_to_first_token if large else None
+            if a and b:
+                lines.append(
+                    f"WebSocket {label} TTFT, {ws[-1].prefix_tokens:,}-token prefix / "
+                    f"{ws[0].prefix_tokens:,}-token prefix: {b / a:.2f}x"
+                )
     return "\n".join(lines)
 
 

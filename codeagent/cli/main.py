@@ -66,8 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     ttft.add_argument(
         "--ctx",
         type=int,
-        default=8704,
-        help="tokens per KV cache (room for the largest prefix and two turns)",
+        default=10240,
+        help="tokens per KV cache: room for the loop (prefix + turns x ~330 tokens)",
     )
     return parser
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import llama_cpp as lc
 
 from codeagent.errors import BackendError
+from codeagent.model.slots import common_prefix
 
 GGML_LOG_LEVEL_ERROR = 4
 """ggml's levels: none 0, debug 1, info 2, warn 3, error 4, continuation 5."""
@@ -142,12 +143,7 @@ class Context:
 
     def reusable(self, tokens: list[int]) -> int:
         """How many leading tokens of ``tokens`` the KV cache already holds."""
-        n = 0
-        for a, b in zip(self.tokens, tokens, strict=False):
-            if a != b:
-                break
-            n += 1
-        return n
+        return common_prefix(self.tokens, tokens)
 
     def start(self, tokens: list[int], reserve: int = 0) -> int:
         """Make the KV cache hold ``tokens``, reusing the common prefix; returns the reused count.

@@ -102,7 +102,7 @@ class SlotPool(Generic[C]):
         best, best_len = None, 0
         for slot in shared:
             held = self._held(slot.context) if slot.context is not None else ()
-            n = _common_prefix(held, tokens)
+            n = common_prefix(held, tokens)
             if n > best_len:
                 best, best_len = slot, n
         if best is not None:
@@ -132,7 +132,8 @@ class SlotPool(Generic[C]):
         return slot
 
 
-def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+def common_prefix(a: Sequence[object], b: Sequence[object]) -> int:
+    """How many leading elements ``a`` and ``b`` share."""
     n = 0
     for x, y in zip(a, b, strict=False):
         if x != y:

@@ -24,6 +24,7 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 
 from codeagent.errors import BackendError
+from codeagent.model.slots import common_prefix
 from codeagent.protocol.generation import CallDelta, CallStart, Chunk, Finish, Prompt, TextDelta
 from codeagent.protocol.items import (
     FunctionCall,
@@ -69,15 +70,6 @@ class EchoCache:
     """What one connection's "KV state" holds: the last processed token sequence."""
 
     tokens: list[str] = field(default_factory=list)
-
-
-def common_prefix(a: list[str], b: list[str]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 class EchoBackend:
