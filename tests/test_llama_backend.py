@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -199,3 +200,31 @@ async def test_a_tool_call_round_trip_parses_or_degrades_to_text(llama: Served) 
     assert not [i for i in degraded.response.output if isinstance(i, FunctionCall)]
     assert degraded.response.status in ("completed", "incomplete")
     assert degraded.response.output_text
+
+
+async def test_a_long_prefill_does_not_stall_another_connections_stream(
+    llama: Served, tokenizer: LlamaModel
+) -> None:
+    """Model work runs in steps queued in arrival order (256 prompt tokens, or one output token,
+    a step): B's turn, sent while A's ~900 prompt tokens are being prefilled, gets its first
+    token between A's steps, before A's prefill is over. Had a prefill been one piece of work,
+    B would wait for all of it and stream after A."""
+    long_text = "The quick brown fox jumps over the lazy dog. " * 85
+    assert 850 < n_tokens(tokenizer, [user_message(long_text)]) < 1000
+    async with (
+        ResponsesClient(websocket_connector(llama.ws_url), cfg(1)) as a,
+        ResponsesClient(websocket_connector(llama.ws_url), cfg(4)) as b,
+    ):
+        await b.turn([user_message("Warm up the connection.")])
+        a_start = time.monotonic()
+        a_task = asyncio.create_task(a.turn([user_message(long_text)]))
+        await asyncio.sleep(0.3)  # A's prefill is under way
+        b_start = time.monotonic()
+        short = await b.turn([user_message("Name a colour.")])
+        long = await a_task
+    assert long.stats.cached_tokens == 0
+    assert short.stats.time_to_first_token is not None
+    assert long.stats.time_to_first_token is not None
+    b_first = b_start + short.stats.time_to_first_token
+    a_first = a_start + long.stats.time_to_first_token
+    assert b_first < a_first
