@@ -118,3 +118,20 @@ async def test_function_call_round_trip_over_websocket() -> None:
                 await client.turn([FunctionCallOutput("call_unknown", "x")])
             assert bad.value.info.status == 400
     assert {t.name for t in TOOLS} >= {"run_tests"}
+
+
+async def test_a_failed_turn_keeps_its_items_until_dropped() -> None:
+    server = MemoryServer(EchoBackend())
+    client = ResponsesClient(server.connector, config())
+    with pytest.raises(ApiError):
+        await client.turn([user_message("/fail now")])
+    assert [i.text for i in client.pending] == ["/fail now"]  # type: ignore[union-attr]
+    assert [i.text for i in client.drop_pending()] == ["/fail now"]  # type: ignore[union-attr]
+    after = await client.turn([user_message("next")])
+    assert after.response.output_text == "echo: next"
+    fresh = ResponsesClient(server.connector, config())
+    alone = await fresh.turn([user_message("next")])
+    assert after.stats.input_tokens == alone.stats.input_tokens  # "/fail now" did not go again
+    await fresh.close()
+    await client.close()
+    await server.aclose()

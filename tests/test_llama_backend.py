@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 
 import pytest
 
+from codeagent.errors import ApiError
 from codeagent.model import chat
 from codeagent.model.llama import LlamaModel
 from codeagent.model.weights import bundled_model_path
@@ -228,3 +231,37 @@ async def test_a_long_prefill_does_not_stall_another_connections_stream(
     b_first = b_start + short.stats.time_to_first_token
     a_first = a_start + long.stats.time_to_first_token
     assert b_first < a_first
+
+
+async def test_a_prompt_over_the_context_fails_clearly_and_the_socket_stays_usable(
+    llama: Served,
+) -> None:
+    async with ResponsesClient(websocket_connector(llama.ws_url), cfg()) as client:
+        with pytest.raises(ApiError) as info:
+            await client.turn([user_message("lorem ipsum dolor " * 600)])
+        assert "does not fit the context of 1024" in info.value.info.message
+        assert len(client.drop_pending()) == 1
+        again = await client.turn([user_message("Still there?")])
+    assert again.response.output_text
+    assert again.stats.handshakes == 0  # the same socket
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--model", "/nonexistent.gguf"], "no such file"),
+        (["--model", __file__], "not a GGUF file"),
+        (["--cache-mb", "1"], "cannot hold one KV cache"),
+        (["--ctx", "0"], "ctx must be positive"),
+    ],
+)
+def test_bad_llama_settings_are_clear_errors(flags: list[str], message: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "codeagent", "serve", "--backend", "llama", "--port", "0", *flags],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert message in done.stderr

@@ -28,7 +28,7 @@ from codeagent.model import chat
 from codeagent.model.llama import Context, LlamaModel, Sampling, free_cores
 from codeagent.model.slots import HTTP, Owner, Slot, SlotPool
 from codeagent.model.toolcall import ToolCallParser
-from codeagent.model.weights import BUNDLED_MODEL_ID, bundled_model_path
+from codeagent.model.weights import BUNDLED_MODEL_ID, model_path
 from codeagent.protocol.generation import Chunk, Finish, Prompt
 from codeagent.protocol.request import FunctionTool
 from codeagent.protocol.response import Usage
@@ -68,7 +68,7 @@ class LlamaBackend:
         threads = settings.threads or free_cores()
         if threads < 1:
             raise ConfigError("--threads must be at least 1")
-        path = settings.model_path or bundled_model_path()
+        path = model_path(settings.model_path)
         self.settings = settings
         self.threads = threads
         self._model = LlamaModel(path)

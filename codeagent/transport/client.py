@@ -123,8 +123,15 @@ class ResponsesClient:
             return None
         return await self.turn(items, generate=False)
 
+    def drop_pending(self) -> list[Item]:
+        """Give up the items of a turn that raised; otherwise they go again with the next turn
+        (a failed turn loses nothing). Returns what was dropped."""
+        dropped, self.pending = self.pending, []
+        return dropped
+
     async def turn(self, items: Sequence[Item], *, generate: bool = True) -> TurnResult:
-        """Send ``items`` as the next turn and wait for the whole response."""
+        """Send ``items`` as the next turn and wait for the whole response. If it raises, the
+        items stay pending: the next turn sends them again unless ``drop_pending`` is called."""
         self.pending.extend(items)
         start = self._clock()
         before = self.meter.snapshot()
