@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from codeagent.server.config import ServerConfig
 
 # Each command imports what it needs when it runs: `codeagent index` must not pay for the server.
-BACKENDS = ("llama", "echo")
+BACKENDS = ("auto", "llama", "upstream", "echo")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,7 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to bind (default 8765; 0 picks one)")
-    serve.add_argument("--backend", choices=BACKENDS, help="model backend (default llama)")
+    serve.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        help="model backend (default: upstream if --upstream-url, else llama)",
+    )
     serve.add_argument("--api-key", help="require 'Authorization: Bearer KEY' (or env)")
     serve.add_argument("--max-frame-bytes", type=int, help="largest message accepted")
     serve.add_argument(
@@ -44,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     llama.add_argument("--http-slots", type=int, help="KV caches shared by HTTP requests (1)")
     llama.add_argument("--seed", type=int, help="sampling seed when a request gives none (0)")
     llama.add_argument("--max-output-tokens", type=int, help="reply length by default (512)")
+    upstream = serve.add_argument_group("upstream backend (any OpenAI-compatible HTTP endpoint)")
+    upstream.add_argument("--upstream-url", help="its base URL, e.g. http://127.0.0.1:8000/v1")
+    upstream.add_argument("--upstream-model", help="model to ask for (default: the request's)")
+    upstream.add_argument(
+        "--upstream-key-env", help="environment variable with its API key (OPENAI_API_KEY)"
+    )
     from codeagent.cli import index_command  # noqa: PLC0415
 
     index_command.add_parser(commands)
@@ -77,7 +87,22 @@ def make_backend(settings: ServeSettings) -> Backend:
         from codeagent.server.echo import EchoBackend  # noqa: PLC0415
 
         return EchoBackend(token_delay=settings.token_delay)
-    if settings.backend == "llama":
+    backend = settings.backend
+    if backend == "auto":
+        backend = "upstream" if settings.upstream_url else "llama"
+    if backend == "upstream":
+        from codeagent.server.upstream import UpstreamBackend, UpstreamSettings  # noqa: PLC0415
+
+        if not settings.upstream_url:
+            raise ConfigError("--backend upstream needs --upstream-url")
+        return UpstreamBackend(
+            UpstreamSettings(
+                url=settings.upstream_url,
+                model=settings.upstream_model,
+                api_key=os.environ.get(settings.upstream_key_env) or None,
+            )
+        )
+    if backend == "llama":
         try:
             from codeagent.server.llama import LlamaBackend, LlamaSettings  # noqa: PLC0415
         except ImportError as exc:
@@ -137,6 +162,9 @@ def run_serve(args: argparse.Namespace) -> int:
         "http_slots": args.http_slots,
         "seed": args.seed,
         "max_output_tokens": args.max_output_tokens,
+        "upstream_url": args.upstream_url,
+        "upstream_model": args.upstream_model,
+        "upstream_key_env": args.upstream_key_env,
     }
     settings = merge(read_config_file(Path.cwd()), os.environ, flags)
     backend = make_backend(settings)

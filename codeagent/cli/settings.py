@@ -3,7 +3,7 @@
 The config file is ``.codeagent.toml`` (table ``[serve]``) or ``pyproject.toml`` (table
 ``[tool.codeagent.serve]``) in the working directory. Environment variables are
 ``CODEAGENT_HOST``, ``CODEAGENT_PORT``, ``CODEAGENT_BACKEND``, ``CODEAGENT_API_KEY``,
-``CODEAGENT_MODEL``, ``CODEAGENT_THREADS``.
+``CODEAGENT_MODEL``, ``CODEAGENT_THREADS``, ``CODEAGENT_UPSTREAM_URL``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from codeagent.errors import ConfigError
 class ServeSettings:
     host: str = "127.0.0.1"
     port: int = 8765
-    backend: str = "llama"
+    backend: str = "auto"
+    """``auto``: ``upstream`` when an upstream URL is set, else ``llama``."""
     api_key: str | None = None
     max_frame_bytes: int = 16 * 1024 * 1024
     max_connection_seconds: float = 3600.0
@@ -43,6 +44,12 @@ class ServeSettings:
     """Llama backend: sampling seed when a request's metadata has none."""
     max_output_tokens: int = 512
     """Llama backend: reply length when a request does not say."""
+    upstream_url: str | None = None
+    """Upstream backend: an OpenAI-compatible base URL (``.../v1``)."""
+    upstream_model: str | None = None
+    """Upstream backend: the model to ask for (default: the one each request names)."""
+    upstream_key_env: str = "OPENAI_API_KEY"
+    """Upstream backend: the environment variable holding its API key."""
 
     def __repr__(self) -> str:
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -57,6 +64,7 @@ _ENV = {
     "CODEAGENT_API_KEY": "api_key",
     "CODEAGENT_MODEL": "model",
     "CODEAGENT_THREADS": "threads",
+    "CODEAGENT_UPSTREAM_URL": "upstream_url",
 }
 
 

@@ -24,6 +24,8 @@ class Prompt:
     top_p: float | None = None
     max_output_tokens: int | None = None
     seed: int | None = None
+    model: str | None = None
+    """The model the request named (a proxy backend may pass it on)."""
 
     @classmethod
     def of(cls, request: CreateRequest, items: tuple[Item, ...]) -> Prompt:
@@ -36,6 +38,7 @@ class Prompt:
             top_p=request.top_p,
             max_output_tokens=request.max_output_tokens,
             seed=int(seed) if seed is not None and seed.lstrip("-").isdigit() else None,
+            model=request.model,
         )
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from types import TracebackType
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from codeagent.errors import ConfigError
 from codeagent.server.app import ResponsesServer
@@ -16,8 +17,11 @@ from codeagent.server.backend import Backend
 from codeagent.server.config import ServerConfig
 
 
-def uvicorn_server(backend: Backend, config: ServerConfig) -> uvicorn.Server:
-    app = ResponsesServer(backend, config).app()
+def uvicorn_server(
+    backend: Backend, config: ServerConfig, app: ASGIApp | None = None
+) -> uvicorn.Server:
+    """Our server for ``backend``; or, given ``app``, that ASGI app (a fake upstream in tests)."""
+    app = app or ResponsesServer(backend, config).app()
     return uvicorn.Server(
         uvicorn.Config(
             app,
@@ -61,8 +65,8 @@ class BackgroundServer:
     Give ``port=0`` in the config for an ephemeral port; ``port`` is the one really bound.
     """
 
-    def __init__(self, backend: Backend, config: ServerConfig) -> None:
-        self._server = uvicorn_server(backend, config)
+    def __init__(self, backend: Backend, config: ServerConfig, app: ASGIApp | None = None) -> None:
+        self._server = uvicorn_server(backend, config, app)
         self._server.config.install_signal_handlers = False  # type: ignore[attr-defined]
         self._thread = threading.Thread(target=self._run, name="codeagent-serve", daemon=True)
         self.host = config.host
