@@ -11,7 +11,7 @@ import pytest
 from openai import BadRequestError, OpenAI
 
 from tests.conftest import Served, start_serve
-from tests.test_openai_sdk import TOOLS, assert_not_found, until_done, validated
+from tests.test_openai_sdk import assert_not_found, call_round_trip, until_done, validated
 
 SHORT = {"temperature": 0.0, "max_output_tokens": 6}
 # The pinned 135M model, greedy, copies this line as a call (it does not call tools on its own:
@@ -56,33 +56,13 @@ def test_multi_turn_chain_with_store_false(client: OpenAI) -> None:
 
 def test_function_call_round_trip(client: OpenAI) -> None:
     with client.responses.connect() as conn:
-        conn.response.create(
-            model="m",
-            store=False,
-            tools=TOOLS,
-            input=f"Repeat exactly: {CALL}",
-            temperature=0.0,
-            max_output_tokens=40,
+        call, done = call_round_trip(
+            conn, f"Repeat exactly: {CALL}", "3 passed", temperature=0.0, max_output_tokens=40
         )
-        events = until_done(conn)
-        types = [e.type for e in events]
-        assert "response.function_call_arguments.delta" in types
-        assert "response.function_call_arguments.done" in types
-        call = events[-1].response.output[0]
-        assert call.type == "function_call"
-        assert call.name == "run_tests"
-        assert json.loads(call.arguments) == {"path": "tests/"}
-        conn.response.create(
-            model="m",
-            store=False,
-            tools=TOOLS,
-            previous_response_id=events[-1].response.id,
-            input=[{"type": "function_call_output", "call_id": call.call_id, "output": "3 passed"}],
-            **SHORT,
-        )
-        done = until_done(conn)[-1]
-        assert done.response.status in ("completed", "incomplete")
-        assert done.response.usage.input_tokens_details.cached_tokens > 0
+    assert call.name == "run_tests"
+    assert json.loads(call.arguments) == {"path": "tests/"}
+    assert done.response.status in ("completed", "incomplete")
+    assert done.response.usage.input_tokens_details.cached_tokens > 0
 
 
 def test_previous_response_not_found(client: OpenAI) -> None:

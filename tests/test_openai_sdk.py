@@ -86,30 +86,34 @@ def test_event_order_and_sequence_numbers(client: OpenAI) -> None:
     assert [e.sequence_number for e in events] == list(range(len(events)))
 
 
+def call_round_trip(conn: Any, prompt: str, output: str, **create: Any) -> tuple[Any, Any]:
+    """Ask with ``prompt``, expect one function call streamed as such, answer it with
+    ``output`` on the chain; returns the call and the answer's last event."""
+    conn.response.create(model="m", store=False, tools=TOOLS, input=prompt, **create)
+    events = until_done(conn)
+    types = [e.type for e in events]
+    assert "response.function_call_arguments.delta" in types
+    assert "response.function_call_arguments.done" in types
+    call = events[-1].response.output[0]
+    assert call.type == "function_call"
+    conn.response.create(
+        model="m",
+        store=False,
+        tools=TOOLS,
+        previous_response_id=events[-1].response.id,
+        input=[{"type": "function_call_output", "call_id": call.call_id, "output": output}],
+        **create,
+    )
+    return call, until_done(conn)[-1]
+
+
 def test_function_call_round_trip(client: OpenAI) -> None:
     with client.responses.connect() as conn:
-        conn.response.create(
-            model="m", store=False, tools=TOOLS, input='/call run_tests {"path": "tests/"}'
-        )
-        events = until_done(conn)
-        types = [e.type for e in events]
-        assert "response.function_call_arguments.delta" in types
-        assert "response.function_call_arguments.done" in types
-        call = events[-1].response.output[0]
-        assert call.type == "function_call"
-        assert call.name == "run_tests"
-        assert call.arguments == '{"path": "tests/"}'
-
-        conn.response.create(
-            model="m",
-            store=False,
-            tools=TOOLS,
-            previous_response_id=events[-1].response.id,
-            input=[{"type": "function_call_output", "call_id": call.call_id, "output": "3 passed"}],
-        )
-        done = until_done(conn)[-1]
-        assert done.type == "response.completed"
-        assert done.response.output_text == "run_tests returned: 3 passed"
+        call, done = call_round_trip(conn, '/call run_tests {"path": "tests/"}', "3 passed")
+    assert call.name == "run_tests"
+    assert call.arguments == '{"path": "tests/"}'
+    assert done.type == "response.completed"
+    assert done.response.output_text == "run_tests returned: 3 passed"
 
 
 def assert_not_found(event: Any) -> None:

@@ -23,7 +23,7 @@ from codeagent.server.run import BackgroundServer
 from codeagent.server.upstream import ChunkReader, chat_request
 from codeagent.testing.chat_upstream import FakeChatUpstream
 from tests.conftest import Served, start_serve
-from tests.test_openai_sdk import TOOLS, until_done
+from tests.test_openai_sdk import call_round_trip, until_done
 
 KEY = "sk-upstream-secret-1234"
 
@@ -91,23 +91,9 @@ def test_tool_call_round_trip_through_the_upstream(
 ) -> None:
     fake, _ = upstream
     with client.responses.connect() as conn:
-        conn.response.create(
-            model="m", store=False, tools=TOOLS, input='/call run_tests {"path": "tests/"}'
-        )
-        events = until_done(conn)
-        assert "response.function_call_arguments.delta" in [e.type for e in events]
-        call = events[-1].response.output[0]
-        assert call.type == "function_call"
-        assert call.name == "run_tests"
-        assert json.loads(call.arguments) == {"path": "tests/"}
-        conn.response.create(
-            model="m",
-            store=False,
-            tools=TOOLS,
-            previous_response_id=events[-1].response.id,
-            input=[{"type": "function_call_output", "call_id": call.call_id, "output": "3 passed"}],
-        )
-        done = until_done(conn)[-1]
+        call, done = call_round_trip(conn, '/call run_tests {"path": "tests/"}', "3 passed")
+    assert call.name == "run_tests"
+    assert json.loads(call.arguments) == {"path": "tests/"}
     assert done.response.output_text == "run_tests returned: 3 passed"
     sent = fake.requests[-1]
     assert sent["tools"][0]["function"]["name"] == "run_tests"
