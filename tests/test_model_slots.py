@@ -99,3 +99,17 @@ def test_connections_and_http_compete_for_the_same_budget() -> None:
     assert p.evictions == 1
     assert use(p, a) is slot
     assert slot.owner is a
+
+
+def test_concurrent_http_requests_borrow_and_give_back() -> None:
+    p = pool(3, http_slots=1)
+    one = p.acquire(HTTP, [1])
+    two = p.acquire(HTTP, [2])  # the shared slot is busy: a second one is borrowed
+    assert one is not None
+    assert two is not None
+    assert two is not one
+    p.release(one)  # the first to finish goes back; the other stays HTTP's
+    p.release(two)
+    assert (one.owner, one.dirty) == (None, True)
+    assert two.owner is HTTP
+    assert [s.owner is HTTP for s in p.slots].count(True) == 1

@@ -11,8 +11,9 @@ anything from, another connection's state.
 HTTP requests have no connection. They share up to ``http_slots`` slots, a server-wide prefix
 cache: a request takes the HTTP slot with the longest common prefix with its tokens, so a
 ``store=true`` chain (or a full resend of the same conversation) finds its earlier turns there
-unless other HTTP traffic pushed them out. With ``http_slots=0`` an HTTP request borrows a slot
-and it is cleared after.
+unless other HTTP traffic pushed them out. Concurrent HTTP requests may borrow more slots than
+that; the extra ones are given back (to be cleared) when they finish. With ``http_slots=0`` every
+HTTP request borrows a slot and it is cleared after.
 
 Pure bookkeeping, no I/O: the backend calls it from its event loop, and does the work (clearing,
 prefilling) on its compute thread in the order it was asked for.
@@ -87,7 +88,8 @@ class SlotPool(Generic[C]):
         self._tick += 1
         slot.busy = False
         slot.used = self._tick
-        if slot.owner is HTTP and self.http_slots == 0:
+        if slot.owner is HTTP and sum(1 for s in self.slots if s.owner is HTTP) > self.http_slots:
+            # Concurrent HTTP requests borrowed more slots than HTTP keeps: give this one back.
             slot.owner, slot.dirty = None, True
 
     def forget(self, owner: Owner) -> None:
