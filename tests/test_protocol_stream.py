@@ -19,6 +19,7 @@ from codeagent.protocol.generation import CallDelta, CallStart, Finish, TextDelt
 from codeagent.protocol.items import input_from_json, items_to_json
 from codeagent.protocol.request import CreateRequest, parse_client_frame
 from codeagent.protocol.response import Response, Usage
+from codeagent.protocol.sse import SseDecoder
 
 
 def build(*chunks: object) -> list[ServerEvent]:
@@ -150,3 +151,17 @@ def test_items_round_trip() -> None:
         {"type": "reasoning", "id": "rs_1", "summary": []},
     ]  # fmt: skip
     assert items_to_json(input_from_json(raw)) == raw
+
+
+def test_sse_decoder_joins_data_lines_across_chunk_boundaries() -> None:
+    decoder = SseDecoder()
+    stream = b'event: a\ndata: {"x":\ndata: 1}\n\n: comment\n\nid: 3\ndata: [DONE]\n\n'
+    out: list[str] = []
+    for i in range(0, len(stream), 5):
+        out += decoder.feed(stream[i : i + 5])
+    assert out == ['{"x":\n1}', "[DONE]"]
+    assert decoder.feed(b"data: partial") == []
+    decoder.reset()
+    assert decoder.feed(b"\n\n") == []
+    crlf = b"data: one\r\n\r\ndata: two\r\n\r\n"
+    assert [d for i in range(len(crlf)) for d in decoder.feed(crlf[i : i + 1])] == ["one", "two"]

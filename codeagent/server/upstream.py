@@ -13,6 +13,7 @@ never appears in a log line or an error message.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from codeagent.protocol.generation import CallDelta, CallStart, Chunk, Finish, P
 from codeagent.protocol.items import FunctionCall, FunctionCallOutput, Message, item_to_json
 from codeagent.protocol.request import FunctionTool
 from codeagent.protocol.response import Usage
+from codeagent.protocol.sse import SseDecoder
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,21 +167,27 @@ class UpstreamBackend:
             async with self._client.stream("POST", "/chat/completions", json=body) as reply:
                 if reply.status_code != 200:
                     raise BackendError(await _upstream_error(reply))
-                async for line in reply.aiter_lines():
-                    if not line.startswith("data:"):
-                        continue
-                    data = line[len("data:") :].strip()
-                    if data == "[DONE]":
-                        break
-                    try:
-                        parsed = json.loads(data)
-                    except ValueError:
-                        raise BackendError("the upstream sent a chunk that is not JSON") from None
-                    for chunk in reader.feed(parsed):
-                        yield chunk
+                async with contextlib.aclosing(_stream_chunks(reply)) as chunks:
+                    async for data in chunks:
+                        for chunk in reader.feed(data):
+                            yield chunk
         except httpx.HTTPError as exc:
             raise BackendError(f"upstream {self.settings.url}: {type(exc).__name__}") from None
         yield Finish(reader.usage, reader.reason)
+
+
+async def _stream_chunks(reply: httpx.Response) -> AsyncGenerator[dict[str, Any], None]:
+    """Each Chat Completions chunk of the event stream, up to ``[DONE]``."""
+    events = SseDecoder()
+    async for raw in reply.aiter_raw():
+        for data in events.feed(raw):
+            if data == "[DONE]":
+                return
+            try:
+                parsed = json.loads(data)
+            except ValueError:
+                raise BackendError("the upstream sent a chunk that is not JSON") from None
+            yield parsed
 
 
 async def _upstream_error(reply: httpx.Response) -> str:

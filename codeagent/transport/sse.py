@@ -17,6 +17,7 @@ import httpx
 
 from codeagent.errors import ConnectFailed, ConnectionLost
 from codeagent.protocol import wire
+from codeagent.protocol.sse import SseDecoder
 from codeagent.transport.base import Connector, Transport, WireMeter
 
 
@@ -32,7 +33,7 @@ class HttpSseTransport:
         self.opened_at = time.monotonic()
         self._response: httpx.Response | None = None
         self._chunks: Any = None
-        self._buffer = b""
+        self._events = SseDecoder()
         self._ready: list[str] = []
 
     async def send(self, text: str) -> None:
@@ -87,11 +88,8 @@ class HttpSseTransport:
             await self._finish_response()
             raise ConnectionLost(f"event stream broke: {exc}") from exc
         self.meter.bytes_received += len(chunk)
-        self._buffer += chunk
-        while b"\n\n" in self._buffer:
-            block, self._buffer = self._buffer.split(b"\n\n", 1)
-            data = _sse_data(block.decode())
-            if data is not None and data != "[DONE]":
+        for data in self._events.feed(chunk):
+            if data != "[DONE]":
                 self._ready.append(_normalise(data))
 
     async def _finish_response(self) -> None:
@@ -106,16 +104,11 @@ class HttpSseTransport:
             await self._response.aclose()
         self._response = None
         self._chunks = None
-        self._buffer = b""
+        self._events.reset()
 
     async def _trace(self, event: str, info: Mapping[str, Any]) -> None:
         if event == "connection.connect_tcp.complete":
             self.meter.handshakes += 1
-
-
-def _sse_data(block: str) -> str | None:
-    lines = [ln[5:].lstrip(" ") for ln in block.splitlines() if ln.startswith("data:")]
-    return "\n".join(lines) if lines else None
 
 
 def _normalise(data: str) -> str:
