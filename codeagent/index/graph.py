@@ -108,19 +108,13 @@ def rebuild(
 
 def definers(state: State, ident: int) -> list[int]:
     """The files (indices) that define identifier ``ident``."""
-    out = []
-    offsets = state.def_off
-    for f in range(len(state.files)):
-        if ident in state.def_ident[offsets[f] : offsets[f + 1]]:
-            out.append(f)
-    return out
+    return _files_with(state.def_ident, state.def_off, ident)
 
 
 def referencers(state: State, ident: int) -> list[int]:
     """The files (indices) that reference identifier ``ident``."""
-    out = []
-    offsets = state.ref_off
-    for f in range(len(state.files)):
-        if ident in state.ref_ident[offsets[f] : offsets[f + 1]]:
-            out.append(f)
-    return out
+    return _files_with(state.ref_ident, state.ref_off, ident)
+
+
+def _files_with(idents: Sequence[int], offsets: Sequence[int], ident: int) -> list[int]:
+    return [f for f in range(len(offsets) - 1) if ident in idents[offsets[f] : offsets[f + 1]]]
