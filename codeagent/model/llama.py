@@ -49,7 +49,6 @@ class Sampling:
     temperature: float = 1.0
     top_p: float = 1.0
     seed: int = 0
-    max_tokens: int = 256
 
 
 class LlamaModel:
