@@ -11,7 +11,13 @@ import pytest
 from openai import BadRequestError, OpenAI
 
 from tests.conftest import Served, start_serve
-from tests.test_openai_sdk import assert_not_found, call_round_trip, until_done, validated
+from tests.test_openai_sdk import (
+    assert_not_found,
+    call_round_trip,
+    until_done,
+    validated,
+    warmup_then_ask,
+)
 
 SHORT = {"temperature": 0.0, "max_output_tokens": 6}
 # The pinned 135M model, greedy, copies this line as a call (it does not call tools on its own:
@@ -82,19 +88,8 @@ def test_previous_response_not_found(client: OpenAI) -> None:
 def test_generate_false_warmup_chains(client: OpenAI) -> None:
     static = "def add(a, b):\n    return a - b\n" * 10
     with client.responses.connect() as conn:
-        conn.response.create(model="m", store=False, generate=False, input=static)
-        warm = until_done(conn)
-        assert [e.type for e in warm] == ["response.created", "response.in_progress",
-                                          "response.completed"]  # fmt: skip
-        warmup = warm[-1].response
-        assert warmup.output == []
-        assert warmup.usage.output_tokens == 0
-        conn.response.create(
-            model="m", store=False, previous_response_id=warmup.id, input="Fix add.", **SHORT
-        )
-        done = until_done(conn)[-1].response
-        assert done.output_text
-        assert done.usage.input_tokens_details.cached_tokens == warmup.usage.input_tokens
+        _, done = warmup_then_ask(conn, static, "Fix add.", **SHORT)
+    assert done.output_text
 
 
 def test_http_streaming_events_parse_into_sdk_types(client: OpenAI) -> None:

@@ -189,24 +189,30 @@ def test_backend_failure_is_response_failed_and_evicts(client: OpenAI) -> None:
         assert_not_found(until_done(conn)[-1])
 
 
+def warmup_then_ask(conn: Any, static: str, question: str, **create: Any) -> tuple[Any, Any]:
+    """A ``generate: false`` warmup of ``static`` (only lifecycle events, no output), then
+    ``question`` chained on its id, whose cached tokens are the whole warmup; returns both."""
+    conn.response.create(model="m", store=False, generate=False, input=static)
+    warm = until_done(conn)
+    assert [e.type for e in warm] == ["response.created", "response.in_progress",
+                                      "response.completed"]  # fmt: skip
+    warmup = warm[-1].response
+    assert warmup.output == []
+    assert warmup.usage.output_tokens == 0
+    conn.response.create(
+        model="m", store=False, previous_response_id=warmup.id, input=question, **create
+    )
+    done = until_done(conn)[-1].response
+    assert done.usage.input_tokens_details.cached_tokens == warmup.usage.input_tokens
+    return warmup, done
+
+
 def test_generate_false_warmup_chains(client: OpenAI) -> None:
     static = "def add(a, b):\n    return a - b\n" * 20
     with client.responses.connect() as conn:
-        conn.response.create(model="m", store=False, generate=False, input=static)
-        warm = until_done(conn)
-        assert [e.type for e in warm] == ["response.created", "response.in_progress",
-                                          "response.completed"]  # fmt: skip
-        warmup = warm[-1].response
-        assert warmup.output == []
-        assert warmup.usage.input_tokens > 100
-        assert warmup.usage.output_tokens == 0
-
-        conn.response.create(
-            model="m", store=False, previous_response_id=warmup.id, input="fix add"
-        )
-        done = until_done(conn)[-1].response
-        assert done.output_text == "echo: fix add"
-        assert done.usage.input_tokens_details.cached_tokens == warmup.usage.input_tokens
+        warmup, done = warmup_then_ask(conn, static, "fix add")
+    assert warmup.usage.input_tokens > 100
+    assert done.output_text == "echo: fix add"
 
 
 def test_http_streaming_events_parse_into_sdk_types(client: OpenAI) -> None:
