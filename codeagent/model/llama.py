@@ -62,12 +62,10 @@ class LlamaModel:
             lc.llama_backend_init()
             LlamaModel._backend_ready = True
         params = lc.llama_model_default_params()
-        self.path = path
         self.handle = lc.llama_model_load_from_file(path.encode(), params)
         if not self.handle:
             raise BackendError(f"llama.cpp could not load {path}")
         self.vocab = lc.llama_model_get_vocab(self.handle)
-        self.n_ctx_train = lc.llama_model_n_ctx_train(self.handle)
         n_embd = lc.llama_model_n_embd(self.handle)
         n_head = max(1, lc.llama_model_n_head(self.handle))
         n_head_kv = lc.llama_model_n_head_kv(self.handle)

@@ -23,7 +23,6 @@ class ToolCallParser:
         self._buffer = ""
         self._in_call = False
         self._after_call = False
-        self.calls = 0
 
     def feed(self, text: str) -> list[Chunk]:
         self._buffer += text
@@ -79,7 +78,6 @@ class ToolCallParser:
                 return _text(raw)
         if not isinstance(arguments, dict):
             return _text(raw)
-        self.calls += 1
         return [CallStart(name), CallDelta(json.dumps(arguments, ensure_ascii=False))]
 
 

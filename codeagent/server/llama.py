@@ -80,7 +80,6 @@ class LlamaBackend:
                 f"--cache-mb {settings.cache_mb} cannot hold one KV cache of {settings.ctx} "
                 f"tokens ({slot_bytes / MiB:.0f} MiB); raise it or lower --ctx"
             )
-        self.slot_bytes = slot_bytes
         self.pool: SlotPool[Context] = SlotPool(
             capacity, settings.http_slots, held_tokens=lambda c: c.tokens
         )
