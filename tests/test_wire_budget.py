@@ -14,7 +14,7 @@ import pytest
 from codeagent.server.config import ServerConfig
 from codeagent.server.echo import EchoBackend
 from codeagent.server.run import BackgroundServer
-from codeagent.testing.workload import config, run_edit_test_loop
+from codeagent.testing.workload import config, run_edit_test_loop, static_context
 from codeagent.transport.client import ResponsesClient
 from codeagent.transport.sse import http_connector
 from codeagent.transport.stats import Totals
@@ -32,7 +32,7 @@ def server() -> Iterator[BackgroundServer]:
 
 async def test_websocket_chain_sends_the_context_once(server: BackgroundServer) -> None:
     async with ResponsesClient(websocket_connector(server.ws_url), config()) as client:
-        stats = await run_edit_test_loop(client, TURNS, CONTEXT)
+        stats = await run_edit_test_loop(client, TURNS, static_context(CONTEXT))
     totals = Totals.of(stats)
     assert totals.turns == TURNS
     assert totals.bytes_sent < 65_000, totals
@@ -54,7 +54,7 @@ async def test_websocket_chain_sends_the_context_once(server: BackgroundServer) 
 async def test_http_full_resend_baseline_sends_it_every_turn(server: BackgroundServer) -> None:
     connector = http_connector(server.base_url)
     async with ResponsesClient(connector, config(chain=False)) as client:
-        stats = await run_edit_test_loop(client, TURNS, CONTEXT)
+        stats = await run_edit_test_loop(client, TURNS, static_context(CONTEXT))
     totals = Totals.of(stats)
     assert totals.bytes_sent > 500_000, totals
     assert all(not s.chained for s in stats)
@@ -65,6 +65,6 @@ async def test_http_full_resend_baseline_sends_it_every_turn(server: BackgroundS
 async def test_http_chain_with_store_true(server: BackgroundServer) -> None:
     connector = http_connector(server.base_url)
     async with ResponsesClient(connector, config(store=True)) as client:
-        stats = await run_edit_test_loop(client, TURNS, CONTEXT)
+        stats = await run_edit_test_loop(client, TURNS, static_context(CONTEXT))
     assert all(s.chained for s in stats[1:])
     assert Totals.of(stats).bytes_sent < 70_000

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from codeagent.server.config import ServerConfig
 from codeagent.server.echo import EchoBackend
 from codeagent.server.run import BackgroundServer
-from codeagent.testing.workload import config, run_edit_test_loop
+from codeagent.testing.workload import config, run_edit_test_loop, static_context
 from codeagent.transport.base import Connector
 from codeagent.transport.client import ClientConfig, ResponsesClient
 from codeagent.transport.sse import http_connector
@@ -27,7 +27,7 @@ class Arm:
 
 async def _arm(name: str, connector: Connector, cfg: ClientConfig, turns: int, size: int) -> Arm:
     async with ResponsesClient(connector, cfg) as client:
-        stats = await run_edit_test_loop(client, turns, size)
+        stats = await run_edit_test_loop(client, turns, static_context(size))
     rest = [s.bytes_sent for s in stats[1:]]
     return Arm(name, Totals.of(stats), stats[0].bytes_sent, sum(rest) / max(1, len(rest)))
 

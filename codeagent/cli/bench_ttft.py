@@ -37,6 +37,7 @@ from codeagent.testing.workload import (
     config,
     edit_test_report,
     edit_test_turn,
+    run_edit_test_loop,
     static_context,
 )
 from codeagent.transport.base import Connector
@@ -118,10 +119,7 @@ async def loop(
     connector: Connector, cfg: ClientConfig, context: Item, turns: int
 ) -> tuple[TurnStats, ...]:
     async with ResponsesClient(connector, cfg) as client:
-        await client.turn([context, edit_test_report(0)])
-        for n in range(1, turns):
-            await client.turn([edit_test_report(n)])
-    return tuple(client.stats[-turns:])
+        return tuple(await run_edit_test_loop(client, turns, context, edit_test_report))
 
 
 def run_ttft_bench(

@@ -8,6 +8,7 @@ with every request (PROTOCOL.md: they are not inherited through ``previous_respo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from codeagent.protocol.items import Item, user_message
@@ -97,10 +98,14 @@ def config(
 
 
 async def run_edit_test_loop(
-    client: ResponsesClient, turns: int, context_bytes: int
+    client: ResponsesClient,
+    turns: int,
+    context: Item,
+    report: Callable[[int], Item] = edit_test_turn,
 ) -> list[TurnStats]:
-    """Run ``turns`` turns: the first with the static context, each with one edit-test report."""
-    await client.turn([static_context(context_bytes), edit_test_turn(0)])
+    """Run ``turns`` turns: the first with the static ``context``, each with one edit-test
+    ``report`` (the short one by default; ``edit_test_report`` for a real model)."""
+    await client.turn([context, report(0)])
     for n in range(1, turns):
-        await client.turn([edit_test_turn(n)])
+        await client.turn([report(n)])
     return client.stats[-turns:]
