@@ -29,7 +29,7 @@ import json
 
 from codeagent.protocol.generation import Prompt
 from codeagent.protocol.items import FunctionCall, FunctionCallOutput, Item, Message, item_to_json
-from codeagent.protocol.request import FunctionTool, Tool, tool_to_json
+from codeagent.protocol.request import FunctionTool, Tool, function_tool_json
 
 START, END = "<|im_start|>", "<|im_end|>"
 CALL_OPEN, CALL_CLOSE = "<tool_call>", "</tool_call>"
@@ -82,15 +82,11 @@ def _system(instructions: str | None, tools: tuple[Tool, ...]) -> str:
     parts = [instructions] if instructions else []
     if functions:
         lines = "\n".join(
-            json.dumps(_schema(tool), ensure_ascii=False, sort_keys=True) for tool in functions
+            json.dumps(function_tool_json(tool), ensure_ascii=False, sort_keys=True)
+            for tool in functions
         )
         parts.append(TOOLS_PREAMBLE + lines + TOOLS_FORMAT)
     return "\n\n".join(parts)
-
-
-def _schema(tool: FunctionTool) -> dict[str, object]:
-    data = tool_to_json(tool)
-    return {"type": "function", "function": {k: v for k, v in data.items() if k != "type"}}
 
 
 def _block_of(item: Item) -> tuple[str, str]:

@@ -59,6 +59,13 @@ def tool_to_json(tool: Tool) -> JsonObject:
     return out
 
 
+def function_tool_json(tool: FunctionTool) -> JsonObject:
+    """The Chat Completions (and Hermes prompt) shape: ``{"type": "function", "function": {...}}``
+    holding what the Responses shape has flat."""
+    flat = tool_to_json(tool)
+    return {"type": "function", "function": {k: v for k, v in flat.items() if k != "type"}}
+
+
 _KNOWN = frozenset(
     {
         "type", "model", "input", "instructions", "tools", "tool_choice", "previous_response_id",

@@ -24,7 +24,7 @@ import httpx
 from codeagent.errors import BackendError, ConfigError
 from codeagent.protocol.generation import CallDelta, CallStart, Chunk, Finish, Prompt, TextDelta
 from codeagent.protocol.items import FunctionCall, FunctionCallOutput, Message, item_to_json
-from codeagent.protocol.request import FunctionTool
+from codeagent.protocol.request import FunctionTool, function_tool_json
 from codeagent.protocol.response import Usage
 from codeagent.protocol.sse import SseDecoder
 
@@ -75,14 +75,7 @@ def chat_request(prompt: Prompt, model: str) -> dict[str, Any]:
         "stream": True,
         "stream_options": {"include_usage": True},
     }
-    tools = [
-        {
-            "type": "function",
-            "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
-        }
-        for t in prompt.tools
-        if isinstance(t, FunctionTool)
-    ]
+    tools = [function_tool_json(t) for t in prompt.tools if isinstance(t, FunctionTool)]
     if tools:
         body["tools"] = tools
     for key, value in (
