@@ -205,18 +205,29 @@ async def test_a_tool_call_round_trip_parses_or_degrades_to_text(llama: Served) 
     assert degraded.response.output_text
 
 
+@pytest.fixture(scope="module")
+def llama_2k() -> Iterator[Served]:
+    """KV caches of 2,048 tokens: room for a prefill of eight compute steps."""
+    server = start_serve("--backend", "llama", "--ctx", "2048", "--cache-mb", "100")
+    yield server
+    stop(server)
+
+
 async def test_a_long_prefill_does_not_stall_another_connections_stream(
-    llama: Served, tokenizer: LlamaModel
+    llama_2k: Served, tokenizer: LlamaModel
 ) -> None:
     """Model work runs in steps queued in arrival order (256 prompt tokens, or one output token,
-    a step): B's turn, sent while A's ~900 prompt tokens are being prefilled, gets its first
-    token between A's steps, before A's prefill is over. Had a prefill been one piece of work,
-    B would wait for all of it and stream after A."""
-    long_text = "The quick brown fox jumps over the lazy dog. " * 85
-    assert 850 < n_tokens(tokenizer, [user_message(long_text)]) < 1000
+    a step): B's turn, sent while A's ~1,900 prompt tokens (8 steps) are being prefilled, needs
+    four steps of its own (tokenize, start, prefill, first token), each queued behind at most one
+    of A's, so its first token comes before A's prefill is over. Had a prefill been one piece of
+    work, B would wait for all of it and stream after A. (With ~900 tokens, 4 steps, the margin
+    was one step and the test failed about once in 14 runs.)"""
+    long_text = "The quick brown fox jumps over the lazy dog. " * 180
+    assert 1800 < n_tokens(tokenizer, [user_message(long_text)]) < 2000
+    url = llama_2k.ws_url
     async with (
-        ResponsesClient(websocket_connector(llama.ws_url), cfg(1)) as a,
-        ResponsesClient(websocket_connector(llama.ws_url), cfg(4)) as b,
+        ResponsesClient(websocket_connector(url), cfg(1)) as a,
+        ResponsesClient(websocket_connector(url), cfg(4)) as b,
     ):
         await b.turn([user_message("Warm up the connection.")])
         a_start = time.monotonic()
