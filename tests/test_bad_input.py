@@ -160,3 +160,74 @@ async def test_http_bad_requests_get_statuses(server: BackgroundServer) -> None:
         assert too_big.status_code == 413
         warmup = await http.post(url, json={"model": "m", "input": "x", "generate": False})
         assert warmup.status_code == 400
+
+
+# --- values that are valid JSON text, or nearly, but not valid requests -------------------
+
+
+async def test_a_lone_surrogate_is_a_400_not_a_dead_socket(server: BackgroundServer) -> None:
+    async with connect(server.ws_url) as ws:
+        # json.dumps writes the lone surrogate as the escape "\ud800": valid JSON text.
+        frame = json.dumps({"type": "response.create", "model": "m", "input": "a\ud800b"})
+        assert "\\ud800" in frame
+        error = await error_for(ws, frame)
+        assert (error["code"], error["param"]) == ("invalid_value", "input")
+        items = [{"role": "user", "content": [{"type": "input_text", "text": "\udfff"}]}]
+        frame = json.dumps({"type": "response.create", "model": "m", "input": items})
+        assert (await error_for(ws, frame))["param"] == "input[0].content[0].text"
+        # A surrogate pair written as two escapes is one real character, and fine.
+        paired = json.dumps({"type": "response.create", "model": "m", "input": "\U0001f600"})
+        assert "\\ud83d\\ude00" in paired
+        await ws.send(paired)
+        done = (await events_until_done(ws))[-1]
+        assert done["response"]["output"][0]["content"][0]["text"] == "echo: \U0001f600"
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity", "1e400"])
+async def test_non_json_numbers_are_invalid_json(server: BackgroundServer, constant: str) -> None:
+    async with connect(server.ws_url) as ws:
+        frame = '{"type":"response.create","model":"m","input":"x","temperature":' + constant + "}"
+        assert (await error_for(ws, frame))["code"] == "invalid_json"
+
+
+@pytest.mark.parametrize(
+    ("fields", "param", "code"),
+    [
+        ({"metadata": {"seed": "²"}}, "metadata.seed", "invalid_value"),  # isdigit() is True
+        ({"metadata": {"seed": "1" * 30}}, "metadata.seed", "invalid_value"),
+        ({"temperature": 10**400}, "temperature", "decimal_above_max_value"),
+        ({"top_p": -(10**400)}, "top_p", "decimal_below_min_value"),
+        ({"temperature": 2.5}, "temperature", "decimal_above_max_value"),
+    ],
+)
+async def test_malformed_values_are_400s_and_queued_creates_survive(
+    server: BackgroundServer, fields: dict[str, Any], param: str, code: str
+) -> None:
+    bad = json.dumps({"type": "response.create", "model": "m", "input": "x", **fields})
+    async with connect(server.ws_url) as ws:
+        # Pipelined: the bad create and a good one behind it, answered in order.
+        await ws.send(bad)
+        await ws.send(json.dumps({"type": "response.create", "model": "m", "input": "next"}))
+        error = (await events_until_done(ws))[-1]
+        assert (error["type"], error["status"]) == ("error", 400)
+        assert (error["error"]["param"], error["error"]["code"]) == (param, code)
+        done = (await events_until_done(ws))[-1]
+        assert done["response"]["output"][0]["content"][0]["text"] == "echo: next"
+    async with httpx.AsyncClient() as http:
+        reply = await http.post(server.base_url + "/responses", content=bad.encode())
+    assert reply.status_code == 400
+    assert reply.json()["error"]["param"] == param
+
+
+async def test_http_refuses_a_lone_surrogate_and_nan(server: BackgroundServer) -> None:
+    url = server.base_url + "/responses"
+    async with httpx.AsyncClient() as http:
+        surrogate = await http.post(url, content=b'{"model":"m","input":"\\ud800"}')
+        assert surrogate.status_code == 400
+        assert surrogate.json()["error"]["code"] == "invalid_value"
+        # The same surrogate as raw (CESU-style) bytes: still not UTF-8 text.
+        raw = await http.post(url, content=b'{"model":"m","input":"\xed\xa0\x80"}')
+        assert raw.status_code == 400
+        nan = await http.post(url, content=b'{"model":"m","input":"x","top_p":NaN}')
+        assert nan.status_code == 400
+        assert nan.json()["error"]["code"] == "invalid_json"

@@ -95,6 +95,10 @@ def test_parser_streams_plain_text_without_waiting_for_the_end() -> None:
         '{"arguments": {}}',
         '["run_tests"]',
         '{"name": "run_tests", "arguments": "not json either"}',
+        # JSON the client could not read, or our socket could not send (a lone surrogate):
+        '{"name": "run_tests", "arguments": {"x": NaN}}',
+        '{"name": "run_tests", "arguments": {"x": "\\ud800"}}',
+        '{"name": "run_tests", "arguments": "{\\"x\\": \\"\\\\udc00\\"}"}',
     ],
 )
 def test_a_malformed_call_comes_back_as_the_text_the_model_wrote(body: str) -> None:
@@ -122,3 +126,13 @@ def test_text_after_a_call_starts_at_its_first_word() -> None:
     chunks = feed_all(ToolCallParser(["run_tests"]), [call, "\n", "\nDone", " now."])
     assert isinstance(chunks[0], CallStart)
     assert text_of(chunks) == "Done now."
+
+
+@pytest.mark.parametrize("arguments", ['{"path": "\\ud800"}', '{"n": Infinity}', "[" * 100_000])
+def test_a_call_in_the_history_with_unencodable_arguments_renders_as_written(
+    arguments: str,
+) -> None:
+    text = chat.call_text("run_tests", arguments)
+    text.encode("utf-8")  # text the tokenizer can take
+    body = text.removeprefix(chat.CALL_OPEN).removesuffix(chat.CALL_CLOSE)
+    assert json.loads(body) == {"name": "run_tests", "arguments": arguments}

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import json
 
+from codeagent.errors import InvalidRequest
+from codeagent.protocol import wire
 from codeagent.protocol.generation import Prompt
 from codeagent.protocol.items import FunctionCall, FunctionCallOutput, Item, Message, item_to_json
 from codeagent.protocol.request import FunctionTool, Tool, function_tool_json
@@ -70,8 +72,8 @@ def render_prefix(prompt: Prompt) -> str:
 
 def call_text(name: str, arguments: str) -> str:
     try:
-        args: object = json.loads(arguments) if arguments.strip() else {}
-    except ValueError:
+        args: object = wire.loads(arguments) if arguments.strip() else {}
+    except InvalidRequest:  # not JSON we can re-encode: the model sees the text as written
         args = arguments
     body = json.dumps({"name": name, "arguments": args}, ensure_ascii=False)
     return f"{CALL_OPEN}\n{body}\n{CALL_CLOSE}"

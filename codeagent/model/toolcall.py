@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
+from codeagent.errors import InvalidRequest
 from codeagent.model.chat import CALL_CLOSE, CALL_OPEN
+from codeagent.protocol import wire
 from codeagent.protocol.generation import CallDelta, CallStart, Chunk, TextDelta
 
 
@@ -62,9 +64,9 @@ class ToolCallParser:
         return _text(rest.rstrip())
 
     def _call(self, body: str, raw: str) -> list[Chunk]:
-        try:
-            value = json.loads(body)
-        except ValueError:
+        try:  # strict: NaN or a lone surrogate would break the client's JSON or our send
+            value = wire.loads(body)
+        except InvalidRequest:
             return _text(raw)
         if not isinstance(value, dict):
             return _text(raw)
@@ -73,8 +75,8 @@ class ToolCallParser:
             return _text(raw)
         if isinstance(arguments, str):  # some models write the arguments as a JSON string
             try:
-                arguments = json.loads(arguments)
-            except ValueError:
+                arguments = wire.loads(arguments)
+            except InvalidRequest:
                 return _text(raw)
         if not isinstance(arguments, dict):
             return _text(raw)

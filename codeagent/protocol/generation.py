@@ -29,7 +29,6 @@ class Prompt:
 
     @classmethod
     def of(cls, request: CreateRequest, items: tuple[Item, ...]) -> Prompt:
-        seed = request.metadata.get("seed")
         return cls(
             instructions=request.instructions,
             tools=request.tools,
@@ -37,7 +36,7 @@ class Prompt:
             temperature=request.temperature,
             top_p=request.top_p,
             max_output_tokens=request.max_output_tokens,
-            seed=int(seed) if seed is not None and seed.lstrip("-").isdigit() else None,
+            seed=request.seed,
             model=request.model,
         )
 

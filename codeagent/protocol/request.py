@@ -7,6 +7,7 @@ so a proxy can pass them on.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -76,6 +77,10 @@ _KNOWN = frozenset(
 )  # fmt: skip
 
 
+_SEED = re.compile(r"-?[0-9]{1,20}")
+"""ASCII digits only: ``str.isdigit()`` also accepts "²", which ``int()`` refuses."""
+
+
 @dataclass(frozen=True, slots=True)
 class CreateRequest:
     """A ``response.create`` body. Defaults are the API's."""
@@ -103,7 +108,29 @@ class CreateRequest:
 
     @classmethod
     def from_json(cls, obj: JsonObject) -> CreateRequest:
-        """Validate a create body; raises ``InvalidRequest`` naming the bad parameter."""
+        """Validate a create body; raises ``InvalidRequest`` naming the bad parameter, and
+        nothing else, whatever the values (``wire.parsing`` is the net under the checks)."""
+        with wire.parsing():
+            request = cls._from_json(obj)
+            request.seed  # noqa: B018  (validated here, so reading it later cannot fail)
+        return request
+
+    @property
+    def seed(self) -> int | None:
+        """Our extension: ``metadata.seed``, a decimal integer, seeds sampling."""
+        raw = self.metadata.get("seed")
+        if raw is None:
+            return None
+        if not _SEED.fullmatch(raw):
+            raise wire.invalid(
+                "Invalid 'metadata.seed': expected a decimal integer of at most 20 digits.",
+                param="metadata.seed",
+                code="invalid_value",
+            )
+        return int(raw)
+
+    @classmethod
+    def _from_json(cls, obj: JsonObject) -> CreateRequest:
         if obj.get("background"):
             raise wire.invalid(
                 "background is not supported in this mode.", param="background", code="unsupported"
@@ -128,8 +155,8 @@ class CreateRequest:
             tool_choice=obj.get("tool_choice", "auto"),
             previous_response_id=wire.optional(obj, "previous_response_id", str, ""),
             store=wire.field(obj, "store", bool, "", True),
-            temperature=wire.number(obj, "temperature", ""),
-            top_p=wire.number(obj, "top_p", ""),
+            temperature=wire.number(obj, "temperature", "", minimum=0, maximum=2),
+            top_p=wire.number(obj, "top_p", "", minimum=0, maximum=1),
             max_output_tokens=max_tokens,
             prompt_cache_key=wire.optional(obj, "prompt_cache_key", str, ""),
             metadata={str(k): str(v) for k, v in metadata.items()},
