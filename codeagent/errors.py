@@ -9,6 +9,7 @@ I/O boundary, so callers above ``transport/`` and ``server/`` catch these and no
     │   └── StreamError        a server event stream out of order or malformed (client side)
     ├── ApiError               the other end answered an error (carries an ``ErrorInfo``)
     │   ├── PreviousResponseNotFound
+    │   ├── ContextLengthExceeded
     │   └── ConnectionLimitReached
     ├── TransportError         the connection itself failed
     │   ├── ConnectFailed      could not connect at all
@@ -68,6 +69,11 @@ class PreviousResponseNotFound(ApiError):
     """``previous_response_id`` is unknown to the server (or was evicted)."""
 
 
+class ContextLengthExceeded(ApiError):
+    """The prompt does not fit the model's context window; the previous response is still
+    there, so a shorter continuation (a compacted history) can follow."""
+
+
 class ConnectionLimitReached(ApiError):
     """The server ended the connection at its lifetime limit."""
 
@@ -104,6 +110,8 @@ def api_error(info: ErrorInfo) -> ApiError:
     """The most specific ``ApiError`` for ``info``."""
     if info.code == "previous_response_not_found":
         return PreviousResponseNotFound(info)
+    if info.code == "context_length_exceeded":
+        return ContextLengthExceeded(info)
     if info.code == "websocket_connection_limit_reached":
         return ConnectionLimitReached(info)
     return ApiError(info)

@@ -231,3 +231,41 @@ async def test_http_refuses_a_lone_surrogate_and_nan(server: BackgroundServer) -
         nan = await http.post(url, content=b'{"model":"m","input":"x","top_p":NaN}')
         assert nan.status_code == 400
         assert nan.json()["error"]["code"] == "invalid_json"
+
+
+# --- a prompt over the context window ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_window() -> Iterator[BackgroundServer]:
+    backend = EchoBackend(context_tokens=40)
+    with BackgroundServer(backend, ServerConfig(port=0)) as running:
+        yield running
+
+
+async def test_over_the_context_window_is_a_400_that_keeps_the_parent(
+    small_window: BackgroundServer,
+) -> None:
+    async with connect(small_window.ws_url) as ws:
+        await ws.send(json.dumps({"type": "response.create", "model": "m", "input": "hello"}))
+        parent = (await events_until_done(ws))[-1]["response"]["id"]
+        too_long = {"type": "response.create", "model": "m", "previous_response_id": parent,
+                    "input": "word " * 100}  # fmt: skip
+        await ws.send(json.dumps(too_long))
+        events = await events_until_done(ws)
+        assert [e["type"] for e in events] == ["error"]  # refused: no response was started
+        assert events[0]["status"] == 400
+        assert events[0]["error"]["code"] == "context_length_exceeded"
+        # The parent was not evicted: the client can retry with less (Codex compacts).
+        retry = {"type": "response.create", "model": "m", "previous_response_id": parent,
+                 "input": "again"}  # fmt: skip
+        await ws.send(json.dumps(retry))
+        done = (await events_until_done(ws))[-1]
+        assert done["type"] == "response.completed"
+        assert done["response"]["output"][0]["content"][0]["text"] == "echo: again"
+    async with httpx.AsyncClient() as http:
+        for stream in (False, True):
+            body = {"model": "m", "input": "word " * 100, "stream": stream}
+            reply = await http.post(small_window.base_url + "/responses", json=body)
+            assert reply.status_code == 400
+            assert reply.json()["error"]["code"] == "context_length_exceeded"

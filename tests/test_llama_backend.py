@@ -13,9 +13,10 @@ import sys
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
-from codeagent.errors import ApiError
+from codeagent.errors import ContextLengthExceeded
 from codeagent.model import chat
 from codeagent.model.llama import LlamaModel
 from codeagent.model.weights import bundled_model_path
@@ -244,17 +245,26 @@ async def test_a_long_prefill_does_not_stall_another_connections_stream(
     assert b_first < a_first
 
 
-async def test_a_prompt_over_the_context_fails_clearly_and_the_socket_stays_usable(
-    llama: Served,
-) -> None:
+async def test_a_prompt_over_the_context_is_a_400_and_keeps_the_chain(llama: Served) -> None:
     async with ResponsesClient(websocket_connector(llama.ws_url), cfg()) as client:
-        with pytest.raises(ApiError) as info:
+        first = await client.turn([user_message("Hello.")])
+        with pytest.raises(ContextLengthExceeded) as info:
             await client.turn([user_message("lorem ipsum dolor " * 600)])
+        assert info.value.info.status == 400
         assert "does not fit the context of 1024" in info.value.info.message
         assert len(client.drop_pending()) == 1
         again = await client.turn([user_message("Still there?")])
     assert again.response.output_text
     assert again.stats.handshakes == 0  # the same socket
+    # The response it continued from was kept: chained, no resend, its prefix still cached.
+    assert (again.stats.chained, again.stats.retried) == (True, False)
+    assert again.response.previous_response_id == first.response.id
+    assert again.stats.cached_tokens >= first.stats.input_tokens
+    body = {"model": "m", "input": "lorem ipsum dolor " * 600, "stream": True}
+    async with httpx.AsyncClient() as http:
+        reply = await http.post(llama.base_url + "/responses", json=body)
+    assert reply.status_code == 400
+    assert reply.json()["error"]["code"] == "context_length_exceeded"
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 
+import openai
 import pytest
 from openai import OpenAI
 
@@ -173,3 +174,23 @@ def test_chat_request_and_chunk_reader_shapes() -> None:
     assert [type(c).__name__ for c in chunks] == ["TextDelta"]
     assert reader.reason == "max_output_tokens"
     assert (reader.usage.input_tokens, reader.usage.output_tokens) == (9, 1)
+
+
+def test_the_upstreams_context_limit_is_context_length_exceeded(
+    client: OpenAI, upstream: tuple[FakeChatUpstream, str]
+) -> None:
+    fake, _ = upstream
+    fake.context_tokens = 20
+    try:
+        with client.responses.connect() as conn:
+            conn.response.create(model="m", store=False, input="word " * 50)
+            events = until_done(conn)
+        with pytest.raises(openai.BadRequestError) as http:
+            client.responses.create(model="m", input="word " * 50)
+    finally:
+        fake.context_tokens = None
+    assert [e.type for e in events] == ["error"]
+    assert events[0].error.code == "context_length_exceeded"
+    assert "maximum context length is 20 tokens" in events[0].error.message
+    assert http.value.status_code == 400
+    assert http.value.code == "context_length_exceeded"

@@ -20,7 +20,7 @@ from codeagent.protocol.events import (
     ServerEvent,
     TextEvent,
 )
-from codeagent.protocol.generation import CallDelta, CallStart, Chunk, Finish, TextDelta
+from codeagent.protocol.generation import Accepted, CallDelta, CallStart, Chunk, Finish, TextDelta
 from codeagent.protocol.items import FunctionCall, Item, Message, OutputText
 from codeagent.protocol.response import Response, Usage
 
@@ -54,7 +54,7 @@ class ResponseBuilder:
         ]
 
     def feed(self, chunk: Chunk) -> list[ServerEvent]:
-        if self.finished:
+        if self.finished or isinstance(chunk, Accepted):
             return []
         if isinstance(chunk, TextDelta):
             return self._text(chunk.text)

@@ -2,12 +2,20 @@
 
 The server turns a ``response.create`` plus the resolved chain into a ``Prompt``; a backend turns
 a ``Prompt`` into ``Chunk``s; ``ResponseBuilder`` turns chunks into the ordered event stream.
+
+A backend's stream starts with ``Accepted`` as soon as it knows the prompt fits, before any slow
+work (a prefill, an upstream's first token): only then does the server send ``response.created``.
+Before it, the backend may refuse the prompt by raising ``InvalidRequest`` (e.g.
+``context_length_exceeded``), which the client gets as a 400 with no response started, so the
+response it continued from stays usable.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from codeagent.errors import InvalidRequest
+from codeagent.protocol import wire
 from codeagent.protocol.items import Item
 from codeagent.protocol.request import CreateRequest, Tool
 from codeagent.protocol.response import Usage
@@ -41,6 +49,21 @@ class Prompt:
         )
 
 
+def context_length_exceeded(detail: str) -> InvalidRequest:
+    """The 400 that OpenAI answers for a prompt over the context window; clients (Codex among
+    them) compact their history and retry on this code."""
+    return wire.invalid(
+        f"Your input exceeds the context window of this model: {detail}",
+        param="input",
+        code="context_length_exceeded",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """The backend has taken the prompt (it fits); output follows."""
+
+
 @dataclass(frozen=True, slots=True)
 class TextDelta:
     text: str
@@ -67,4 +90,4 @@ class Finish:
     reason: str = "stop"
 
 
-Chunk = TextDelta | CallStart | CallDelta | Finish
+Chunk = Accepted | TextDelta | CallStart | CallDelta | Finish

@@ -148,6 +148,11 @@ class _Chain:
             self.evict(turn.parent_id)
         return events
 
+    def refuse(self, turn: Turn, info: ErrorInfo) -> list[ServerEvent]:
+        """The backend refused the prompt before starting (``context_length_exceeded``): an
+        ``error`` event, no response, and the parent stays (a retry with less may follow)."""
+        return [ErrorEvent(info)]
+
     def evict(self, response_id: str) -> None:
         if self.local is not None:
             self.local.evict(response_id)
@@ -223,6 +228,11 @@ class ConnectionSession:
         self.running = None
         return self._rules.fail(turn, message)
 
+    def refuse(self, turn: Turn, info: ErrorInfo) -> list[ServerEvent]:
+        """The backend refused the prompt before the response started: an ``error`` event."""
+        self.running = None
+        return self._rules.refuse(turn, info)
+
     def abandon(self, turn: Turn) -> None:
         """The client went away mid-turn; nothing is kept."""
         if self.running is turn:
@@ -281,3 +291,6 @@ class HttpExchange:
 
     def fail(self, turn: Turn, message: str) -> list[ServerEvent]:
         return self._rules.fail(turn, message)
+
+    def refuse(self, turn: Turn, info: ErrorInfo) -> list[ServerEvent]:
+        return self._rules.refuse(turn, info)

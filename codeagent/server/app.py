@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -18,7 +18,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from codeagent.errors import ConnectionLost, ErrorInfo, InvalidRequest
 from codeagent.protocol import wire
-from codeagent.protocol.events import ResponseEvent, ServerEvent, encode_event
+from codeagent.protocol.events import ErrorEvent, ResponseEvent, ServerEvent, encode_event
 from codeagent.protocol.request import CreateRequest
 from codeagent.protocol.session import HttpExchange
 from codeagent.protocol.store import ResponseStore
@@ -141,12 +141,20 @@ class ResponsesServer:
         except InvalidRequest as exc:
             return error_response(exc.info)
         events = turn_events(self.backend, turn, None, exchange)
+        # The first event tells whether the backend took the prompt: a refusal (a prompt over
+        # the context window) is an HTTP status, as OpenAI answers it, not a stream.
+        first = await anext(events)
+        if isinstance(first, ErrorEvent):
+            await events.aclose()
+            return error_response(first.error)
         if obj.get("stream"):
             return StreamingResponse(
-                _sse(events), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+                _sse(first, events),
+                media_type="text/event-stream",
+                headers={"Cache-Control": "no-cache"},
             )
         final = None
-        async for event in events:
+        async for event in _chained(first, events):
             if isinstance(event, ResponseEvent):
                 final = event.response
         assert final is not None  # turn_events always ends with a terminal response event
@@ -154,8 +162,18 @@ class ResponsesServer:
         return JSONResponse(final.to_json(), status_code=status)
 
 
-async def _sse(events: AsyncIterator[ServerEvent]) -> AsyncIterator[str]:
+async def _chained(
+    first: ServerEvent, rest: AsyncGenerator[ServerEvent, None]
+) -> AsyncGenerator[ServerEvent, None]:
+    yield first
+    async with contextlib.aclosing(rest):
+        async for event in rest:
+            yield event
+
+
+async def _sse(first: ServerEvent, rest: AsyncGenerator[ServerEvent, None]) -> AsyncIterator[str]:
     """Each event as ``event: TYPE`` + ``data: JSON`` (a failure mid-stream is
     ``response.failed``, so no flat ``error`` event is needed here)."""
-    async for event in events:
-        yield f"event: {event.type}\ndata: {encode_event(event)}\n\n"
+    async with contextlib.aclosing(_chained(first, rest)) as events:
+        async for event in events:
+            yield f"event: {event.type}\ndata: {encode_event(event)}\n\n"

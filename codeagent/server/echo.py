@@ -9,10 +9,12 @@ It is not a model. Its rules, applied to the last input item:
 - any other user message: ``"echo: TEXT"``; anything else: ``"ok"``.
 
 Text streams one token at a time (``token_delay`` seconds each) and stops at
-``max_output_tokens`` (``response.incomplete``). Like a real backend it keeps, per connection,
-the token sequence it last processed; a continuation whose rendering starts with that sequence
-skips the prefill work for it (``prefill_delay`` seconds a token) and reports those tokens as
-``cached_tokens``. Tokens here are words and punctuation marks.
+``max_output_tokens`` (``response.incomplete``). With ``context_tokens`` set, a prompt of more
+tokens is refused with ``context_length_exceeded``, as a real model's window would. Like a real
+backend it keeps, per connection, the token sequence it last processed; a continuation whose
+rendering starts with that sequence skips the prefill work for it (``prefill_delay`` seconds a
+token) and reports those tokens as ``cached_tokens``. Tokens here are words and punctuation
+marks.
 """
 
 from __future__ import annotations
@@ -25,7 +27,16 @@ from dataclasses import dataclass, field
 
 from codeagent.errors import BackendError
 from codeagent.model.slots import common_prefix
-from codeagent.protocol.generation import CallDelta, CallStart, Chunk, Finish, Prompt, TextDelta
+from codeagent.protocol.generation import (
+    Accepted,
+    CallDelta,
+    CallStart,
+    Chunk,
+    Finish,
+    Prompt,
+    TextDelta,
+    context_length_exceeded,
+)
 from codeagent.protocol.items import (
     FunctionCall,
     FunctionCallOutput,
@@ -76,11 +87,17 @@ class EchoBackend:
     name = "echo"
 
     def __init__(
-        self, *, model: str = "codeagent-echo", token_delay: float = 0.0, prefill_delay: float = 0.0
+        self,
+        *,
+        model: str = "codeagent-echo",
+        token_delay: float = 0.0,
+        prefill_delay: float = 0.0,
+        context_tokens: int | None = None,
     ) -> None:
         self.model = model
         self.token_delay = token_delay
         self.prefill_delay = prefill_delay
+        self.context_tokens = context_tokens
 
     def open_cache(self) -> object:
         return EchoCache()
@@ -90,12 +107,13 @@ class EchoBackend:
             cache.tokens = []
 
     async def prepare(self, prompt: Prompt, cache: object | None) -> Usage:
-        sequence = render(prompt)
+        sequence = self._admit(prompt)
         reused = await self._prefill(sequence, cache)
         return self._usage(sequence, reused, cache, 0)
 
     async def generate(self, prompt: Prompt, cache: object | None) -> AsyncGenerator[Chunk, None]:
-        sequence = render(prompt)
+        sequence = self._admit(prompt)
+        yield Accepted()
         reused = await self._prefill(sequence, cache)
         limit = prompt.max_output_tokens
         produced: list[Item] = []
@@ -127,6 +145,15 @@ class EchoBackend:
         if isinstance(cache, EchoCache):
             cache.tokens = sequence + [t for i in produced for t in render_item(i)]
         yield Finish(self._usage(sequence, reused, cache, emitted), reason)
+
+    def _admit(self, prompt: Prompt) -> list[str]:
+        sequence = render(prompt)
+        if self.context_tokens is not None and len(sequence) > self.context_tokens:
+            raise context_length_exceeded(
+                f"the prompt has {len(sequence)} tokens and the context holds "
+                f"{self.context_tokens}."
+            )
+        return sequence
 
     @staticmethod
     def _usage(sequence: list[str], reused: int, cache: object | None, output: int) -> Usage:

@@ -29,7 +29,13 @@ from codeagent.model.llama import Context, LlamaModel, Sampling, free_cores
 from codeagent.model.slots import HTTP, Owner, Slot, SlotPool
 from codeagent.model.toolcall import ToolCallParser
 from codeagent.model.weights import BUNDLED_MODEL_ID, model_path
-from codeagent.protocol.generation import Chunk, Finish, Prompt
+from codeagent.protocol.generation import (
+    Accepted,
+    Chunk,
+    Finish,
+    Prompt,
+    context_length_exceeded,
+)
 from codeagent.protocol.request import FunctionTool
 from codeagent.protocol.response import Usage
 
@@ -108,6 +114,7 @@ class LlamaBackend:
         tokens = await self._compute(self._model.tokenize, chat.render_prefix(prompt))
         if not tokens:
             return Usage()
+        self._check_fits(tokens, reserve=0)
         slot = await self._acquire(cache, tokens)
         try:
             reused = await self._prefill(slot, tokens, reserve=0)
@@ -117,6 +124,8 @@ class LlamaBackend:
 
     async def generate(self, prompt: Prompt, cache: object | None) -> AsyncGenerator[Chunk, None]:
         tokens = await self._compute(self._model.tokenize, chat.render(prompt))
+        self._check_fits(tokens, reserve=1)
+        yield Accepted()
         limit = prompt.max_output_tokens or self.settings.max_output_tokens
         sampling = Sampling(
             temperature=1.0 if prompt.temperature is None else prompt.temperature,
@@ -151,6 +160,14 @@ class LlamaBackend:
             if sampled is not None:  # frees the sampler, after any step still queued
                 self._executor.submit(_close, sampled)
             await self._release(slot)
+
+    def _check_fits(self, tokens: list[int], reserve: int) -> None:
+        """Refuse, before any work, a prompt the context cannot hold (a 400, not a failure)."""
+        if len(tokens) + reserve > self.settings.ctx:
+            raise context_length_exceeded(
+                f"the prompt has {len(tokens)} tokens; with {reserve} to generate it does not "
+                f"fit the context of {self.settings.ctx} (serve --ctx)."
+            )
 
     async def _prefill(self, slot: Slot[Context], tokens: list[int], reserve: int) -> int:
         reused = await self._compute(self._start, slot, tokens, reserve)

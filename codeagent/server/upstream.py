@@ -15,14 +15,25 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from codeagent.errors import BackendError, ConfigError
-from codeagent.protocol.generation import CallDelta, CallStart, Chunk, Finish, Prompt, TextDelta
+from codeagent.errors import BackendError, CodeagentError, ConfigError, InvalidRequest
+from codeagent.protocol import wire
+from codeagent.protocol.generation import (
+    Accepted,
+    CallDelta,
+    CallStart,
+    Chunk,
+    Finish,
+    Prompt,
+    TextDelta,
+    context_length_exceeded,
+)
 from codeagent.protocol.items import FunctionCall, FunctionCallOutput, Message, item_to_json
 from codeagent.protocol.request import FunctionTool, function_tool_json
 from codeagent.protocol.response import Usage
@@ -159,7 +170,8 @@ class UpstreamBackend:
         try:
             async with self._client.stream("POST", "/chat/completions", json=body) as reply:
                 if reply.status_code != 200:
-                    raise BackendError(await _upstream_error(reply))
+                    raise await _upstream_error(reply)
+                yield Accepted()
                 async with contextlib.aclosing(_stream_chunks(reply)) as chunks:
                     async for data in chunks:
                         for chunk in reader.feed(data):
@@ -177,16 +189,31 @@ async def _stream_chunks(reply: httpx.Response) -> AsyncGenerator[dict[str, Any]
             if data == "[DONE]":
                 return
             try:
-                parsed = json.loads(data)
-            except ValueError:
-                raise BackendError("the upstream sent a chunk that is not JSON") from None
+                parsed = wire.decode_object(data)
+            except InvalidRequest as exc:
+                raise BackendError(f"the upstream sent a malformed chunk: {exc}") from None
             yield parsed
 
 
-async def _upstream_error(reply: httpx.Response) -> str:
+async def _upstream_error(reply: httpx.Response) -> CodeagentError:
+    """What an upstream's error status means here: its context window exceeded (OpenAI's code,
+    or vLLM's and llama.cpp's wording) is the client's 400; anything else a backend failure."""
     text = (await reply.aread()).decode("utf-8", errors="replace")
     try:
-        message = json.loads(text)["error"]["message"]
-    except (ValueError, KeyError, TypeError):
-        message = text[:200]
-    return f"upstream answered {reply.status_code}: {message}"
+        body = json.loads(text)
+        error = body.get("error", body) if isinstance(body, dict) else {}
+        message = str(error["message"])
+        code = error.get("code") or error.get("type")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        message, code = text[:200], None
+    if reply.status_code == 400 and (
+        code in ("context_length_exceeded", "exceed_context_size_error")
+        or _CONTEXT_WORDS.search(message)
+    ):
+        return context_length_exceeded(f"the upstream says: {message}")
+    return BackendError(f"upstream answered {reply.status_code}: {message}")
+
+
+_CONTEXT_WORDS = re.compile(r"context (?:length|window|size)", re.I)
+"""vLLM: "This model's maximum context length is …"; llama.cpp's server: "the request exceeds
+the available context size"."""

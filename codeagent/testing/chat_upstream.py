@@ -23,8 +23,9 @@ from starlette.routing import Route
 
 
 class FakeChatUpstream:
-    def __init__(self, api_key: str | None = None) -> None:
+    def __init__(self, api_key: str | None = None, context_tokens: int | None = None) -> None:
         self.api_key = api_key
+        self.context_tokens = context_tokens
         self.requests: list[dict[str, Any]] = []
         self._previous: list[Any] = []
 
@@ -41,6 +42,18 @@ class FakeChatUpstream:
         if last.get("role") == "user" and str(last.get("content")).startswith("/fail"):
             return _error(500, "The upstream was asked to fail.")
         prompt_tokens = sum(_words(json.dumps(m)) for m in messages)
+        if self.context_tokens is not None and prompt_tokens > self.context_tokens:
+            return JSONResponse(  # vLLM's shape: no "error" wrapper, the status as the code
+                {
+                    "object": "error",
+                    "message": f"This model's maximum context length is {self.context_tokens} "
+                    f"tokens. However, you requested {prompt_tokens} tokens in the messages.",
+                    "type": "BadRequestError",
+                    "param": None,
+                    "code": 400,
+                },
+                status_code=400,
+            )
         previous, self._previous = self._previous, messages
         cached = (
             sum(_words(json.dumps(m)) for m in previous)
