@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+import threading
+from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 
 import httpx
@@ -12,6 +13,8 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from codeagent.protocol.generation import Chunk, Prompt
+from codeagent.protocol.session import SessionLimits
 from codeagent.server.config import ServerConfig
 from codeagent.server.echo import EchoBackend
 from codeagent.server.run import BackgroundServer
@@ -34,6 +37,12 @@ async def events_until_done(ws: ClientConnection) -> list[dict[str, Any]]:
         events.append(event)
         if event["type"] in TERMINAL:
             return events
+
+
+async def drain(ws: ClientConnection) -> None:
+    """Read until the server closes the connection."""
+    while True:
+        await asyncio.wait_for(ws.recv(), 10)
 
 
 async def still_usable(ws: ClientConnection) -> None:
@@ -269,3 +278,94 @@ async def test_over_the_context_window_is_a_400_that_keeps_the_parent(
             reply = await http.post(small_window.base_url + "/responses", json=body)
             assert reply.status_code == 400
             assert reply.json()["error"]["code"] == "context_length_exceeded"
+
+
+# --- a client that goes away, a client that floods ---------------------------------------
+
+
+class Watched(EchoBackend):
+    """Echo with a slow prefill (a second a token) that records when its work ends."""
+
+    def __init__(self) -> None:
+        super().__init__(prefill_delay=1.0)
+        self.generations = 0
+        self.ended = threading.Event()
+        self.released = threading.Event()
+
+    async def generate(self, prompt: Prompt, cache: object | None) -> AsyncGenerator[Chunk, None]:
+        self.generations += 1
+        try:
+            async for chunk in super().generate(prompt, cache):
+                yield chunk
+        finally:
+            self.ended.set()
+
+    def close_cache(self, cache: object) -> None:
+        super().close_cache(cache)
+        self.released.set()
+
+
+async def test_a_client_gone_mid_prefill_cancels_its_work_at_once() -> None:
+    backend = Watched()
+    with BackgroundServer(backend, ServerConfig(port=0)) as running:
+        ws = await connect(running.ws_url)
+        long = {"type": "response.create", "model": "m", "input": "token " * 60}  # a minute
+        await ws.send(json.dumps(long))
+        await ws.send(json.dumps({"type": "response.create", "model": "m", "input": "queued"}))
+        first = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert first["type"] == "response.created"  # the prefill is under way
+        ws.transport.abort()  # the TCP connection drops, no close handshake
+        # Before: the server prefilled to the end and noticed only at its first send.
+        assert await asyncio.to_thread(backend.ended.wait, 5), "the prefill was not cancelled"
+        assert await asyncio.to_thread(backend.released.wait, 5), "the cache was kept"
+        assert backend.generations == 1  # the queued create never started
+
+
+@pytest.fixture(scope="module")
+def two_pending() -> Iterator[BackgroundServer]:
+    limits = SessionLimits(max_pending=2)
+    backend = EchoBackend(token_delay=0.02)
+    with BackgroundServer(backend, ServerConfig(port=0, limits=limits)) as running:
+        yield running
+
+
+async def test_refusals_of_a_full_queue_come_in_request_order(
+    two_pending: BackgroundServer,
+) -> None:
+    async with connect(two_pending.ws_url) as ws:
+        slow = "a long answer" * 10  # 30 tokens at 20 ms: the rest arrive while it runs
+        await ws.send(json.dumps({"type": "response.create", "model": "m", "input": slow}))
+        assert json.loads(await ws.recv())["type"] == "response.created"
+        for text in ("one", "two", "three", "four"):
+            await ws.send(json.dumps({"type": "response.create", "model": "m", "input": text}))
+        replies = []
+        for _ in range(5):
+            last = (await events_until_done(ws))[-1]
+            if last["type"] == "error":
+                replies.append(last["error"]["code"])
+            else:
+                replies.append(last["response"]["output"][0]["content"][0]["text"])
+    assert replies == [
+        "echo: " + slow,
+        "echo: one",
+        "echo: two",
+        "too_many_pending_requests",
+        "too_many_pending_requests",
+    ]
+
+
+async def test_a_flooding_client_is_closed_with_1008(two_pending: BackgroundServer) -> None:
+    async with connect(two_pending.ws_url) as ws:
+        slow = {"type": "response.create", "model": "m", "input": "a long answer " * 10}
+        await ws.send(json.dumps(slow))
+        for _ in range(SessionLimits().max_refused + 100):
+            await ws.send("{}")
+        with pytest.raises(ConnectionClosed) as closed:
+            await drain(ws)
+        assert closed.value.rcvd is not None
+        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (
+            1008,
+            "too many pending requests",
+        )
+    async with connect(two_pending.ws_url) as other:
+        await still_usable(other)

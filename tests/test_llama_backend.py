@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+import websockets
 
 from codeagent.errors import ContextLengthExceeded
 from codeagent.model import chat
@@ -23,6 +24,9 @@ from codeagent.model.weights import bundled_model_path
 from codeagent.protocol.generation import Prompt
 from codeagent.protocol.items import FunctionCall, FunctionCallOutput, Item, user_message
 from codeagent.protocol.request import FunctionTool
+from codeagent.server.config import ServerConfig
+from codeagent.server.llama import LlamaBackend, LlamaSettings
+from codeagent.server.run import BackgroundServer
 from codeagent.transport.client import ClientConfig, ResponsesClient, TurnResult
 from codeagent.transport.sse import http_connector
 from codeagent.transport.websocket import websocket_connector
@@ -286,3 +290,30 @@ def test_bad_llama_settings_are_clear_errors(flags: list[str], message: str) -> 
     )
     assert done.returncode == 2
     assert message in done.stderr
+
+
+async def test_a_client_gone_mid_prefill_frees_the_model_at_the_next_step() -> None:
+    """A ~1,900-token prefill is 8 compute steps (~8 s here). A client that sends it and drops
+    its TCP connection must not keep the model busy: its turn is cancelled at the next step and
+    its context released. (Before: the server prefilled to the end and noticed at its first
+    send; four such clients made the next short request wait 14 s.)"""
+    backend = LlamaBackend(LlamaSettings(ctx=2048, cache_mb=100))
+    try:
+        with BackgroundServer(backend, ServerConfig(port=0)) as running:
+            ws = await websockets.connect(running.ws_url)
+            text = "The quick brown fox jumps over the lazy dog. " * 180
+            frame = {"type": "response.create", "model": "m", "input": text, "temperature": 0}
+            await ws.send(json.dumps(frame))
+            first = json.loads(await asyncio.wait_for(ws.recv(), 30))
+            assert first["type"] == "response.created"
+            # The pool belongs to the server's thread and has no event to await: poll it.
+            while not any(slot.busy for slot in backend.pool.slots):  # noqa: ASYNC110
+                await asyncio.sleep(0.01)  # until the prefill is under way
+            ws.transport.abort()
+            gone = time.monotonic()
+            while any(slot.busy for slot in backend.pool.slots):
+                assert time.monotonic() - gone < 4.0, "the abandoned prefill kept the model"
+                await asyncio.sleep(0.05)
+            assert all(slot.owner is None for slot in backend.pool.slots)  # context released
+    finally:
+        backend.close()

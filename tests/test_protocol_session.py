@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import tracemalloc
 from typing import Any
 
 import pytest
@@ -144,14 +145,58 @@ def test_lifetime_limit_waits_for_the_running_turn() -> None:
     assert session.next_step(12.0) is None
 
 
-def test_pending_frames_are_bounded() -> None:
+def test_refused_frames_are_answered_in_request_order() -> None:
+    # The default lane has no request ids: a client pairs replies with requests by order, so
+    # a refusal must wait its turn like any other reply.
     session = make_session(max_pending=2)
+    busy = start(session, create(input="busy"))
+    for name in ("one", "two", "three", "four"):
+        session.receive_frame(create(input=name))
+    assert session.next_step(0.0) is None  # nothing jumps the running turn
+    session.complete(busy, Usage())
+    replies: list[str] = []
+    while (step := session.next_step(0.0)) is not None:
+        if isinstance(step, Start):
+            replies.append(step.turn.prompt.items[-1].text)  # type: ignore[union-attr]
+            session.complete(step.turn, Usage())
+        else:
+            assert isinstance(step, Reply)
+            replies.append(step.events[0].to_json()["error"]["code"])
+    assert replies == ["one", "two", "too_many_pending_requests", "too_many_pending_requests"]
+
+
+def test_a_flood_costs_no_memory_and_closes_the_connection() -> None:
+    session = make_session(max_pending=4, max_refused=300_000)
     start(session, create(input="busy"))
-    for _ in range(3):
-        session.receive_frame(create())
-    step = session.next_step(0.0)
-    assert isinstance(step, Reply)
-    assert step.events[0].to_json()["error"]["code"] == "too_many_pending_requests"
+    tracemalloc.start()
+    try:
+        for _ in range(4 + 300_000):  # two-byte frames behind one long create: 4 wait
+            session.receive_frame("{}")
+        grown, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert grown < 64 * 1024  # was ~100 MiB: one error event kept per refused frame
+    assert not session.flooded
+    session.receive_frame("{}")
+    assert session.flooded
+    step = session.next_step(0.0)  # even while the turn runs
+    assert isinstance(step, Close)
+    assert (step.code, step.reason) == (1008, "too many pending requests")
+    assert session.next_step(0.0) is None
+
+
+def test_pending_bytes_are_bounded_too() -> None:
+    session = make_session(max_pending_bytes=1000)
+    start(session, create(input="busy"))
+    session.receive_frame(create(input="x" * 900))
+    session.receive_frame(create(input="y" * 200))  # would pass 1,000 characters queued
+    session.complete(session.running, Usage())  # type: ignore[arg-type]
+    first = session.next_step(0.0)
+    assert isinstance(first, Start)
+    session.complete(first.turn, Usage())
+    refused = session.next_step(0.0)
+    assert isinstance(refused, Reply)
+    assert refused.events[0].to_json()["error"]["code"] == "too_many_pending_requests"
 
 
 def test_steer_is_refused() -> None:

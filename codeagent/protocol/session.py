@@ -4,12 +4,14 @@ Feed frames with ``receive_frame()``; then call ``next_step(now)`` until it retu
 A step is one of:
 
 - ``Reply(events)``: send these events; nothing else happens.
-- ``Start(turn)``: send ``turn.builder.start()``, run the backend on ``turn.prompt`` (or only
-  prepare it when ``turn.generate`` is false), send ``turn.builder.feed(chunk)`` per chunk, then
-  call ``complete(turn, usage)`` / ``fail(turn, message)`` / ``abandon(turn)``. While a turn runs,
-  ``next_step`` returns ``None``: further creates wait in order (PROTOCOL.md, "one response at a
-  time per connection").
-- ``Close(events, code)``: send the events, then close the socket with ``code``.
+- ``Start(turn)``: run the backend on ``turn.prompt`` (or only prepare it when
+  ``turn.generate`` is false); once it accepts the prompt send ``turn.builder.start()``, then
+  ``turn.builder.feed(chunk)`` per chunk; settle with ``complete(turn, usage)``,
+  ``fail(turn, message)``, ``refuse(turn, info)`` (refused before it started) or
+  ``abandon(turn)`` (the client left). While a turn runs, ``next_step`` returns ``None``
+  (unless the client floods): further creates wait in order (PROTOCOL.md, "one response at a
+  time per connection"), and every reply, errors included, comes in request order.
+- ``Close(events, code, reason)``: send the events, then close the socket with ``code``.
 
 ``HttpExchange`` reuses the same resolution rules for one HTTP request, with no connection cache.
 """
@@ -45,6 +47,11 @@ class SessionLimits:
     """Connection lifetime; at the limit the server sends ``websocket_connection_limit_reached``."""
     max_pending: int = 64
     """Frames that may wait behind a running response before new ones are refused."""
+    max_pending_bytes: int = 64 * 1024 * 1024
+    """Bytes (characters) of waiting frames before new ones are refused (one always fits)."""
+    max_refused: int = 1024
+    """Refused frames not yet answered beyond which the client is flooding: the connection is
+    closed with 1008 (policy violation)."""
 
 
 @dataclass(slots=True)
@@ -79,6 +86,16 @@ class Start:
 class Close:
     events: list[ServerEvent]
     code: int
+    reason: str = ""
+
+
+class _Refused:
+    """Consecutive refused frames, in their place in the queue."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 1
 
 
 Step = Reply | Start | Close
@@ -178,28 +195,50 @@ class ConnectionSession:
         self.limits = limits or SessionLimits()
         self.deadline = opened_at + self.limits.lifetime_s
         self._rules = _Chain(store, ResponseStore(self.limits.max_responses), ids, wall)
-        self._pending: deque[str | bytes] = deque()
-        self._overflow: list[ServerEvent] = []
+        self._pending: deque[str | bytes | _Refused] = deque()
+        self._queued = 0
+        """Frames in ``_pending`` (refusals not counted)."""
+        self._queued_bytes = 0
+        self._refused = 0
+        """Refused frames whose error is not sent yet."""
         self.running: Turn | None = None
+        self.flooded = False
+        """More than ``max_refused`` refusals outstanding: the shell must stop reading and
+        take the ``Close`` step ``next_step`` now returns, even while a turn runs."""
         self.closed = False
 
     def receive_frame(self, frame: str | bytes) -> None:
-        """Queue one text frame from the client."""
-        if self.closed:
+        """Queue one text frame from the client.
+
+        Past ``max_pending`` frames (or ``max_pending_bytes``) a frame is refused; its
+        ``too_many_pending_requests`` error takes the frame's place in the queue, so replies
+        still come in request order. Consecutive refusals share one queue entry, so a flood
+        costs a counter, not memory, until ``max_refused`` makes the connection ``flooded``.
+        """
+        if self.closed or self.flooded:
             return
-        if len(self._pending) >= self.limits.max_pending:
-            info = ErrorInfo(
-                429, "invalid_request_error", "too_many_pending_requests",
-                f"More than {self.limits.max_pending} requests are waiting on this connection.",
-            )  # fmt: skip
-            self._overflow.append(ErrorEvent(info))
+        size = len(frame)
+        over = self._queued_bytes + size > self.limits.max_pending_bytes and self._queued > 0
+        if self._queued >= self.limits.max_pending or over:
+            self._refused += 1
+            if self._refused > self.limits.max_refused:
+                self.flooded = True
+            elif self._pending and isinstance(self._pending[-1], _Refused):
+                self._pending[-1].count += 1
+            else:
+                self._pending.append(_Refused())
             return
         self._pending.append(frame)
+        self._queued += 1
+        self._queued_bytes += size
 
     def next_step(self, now: float) -> Step | None:
         """What to do next, or ``None`` while a turn runs or nothing is queued."""
         if self.closed:
             return None
+        if self.flooded:
+            self.closed = True
+            return Close([], 1008, "too many pending requests")
         if now >= self.deadline and self.running is None:
             self.closed = True
             info = ErrorInfo(
@@ -211,12 +250,22 @@ class ConnectionSession:
                 "to continue.",
             )
             return Close([ErrorEvent(info)], 1000)
-        if self._overflow:
-            events, self._overflow = self._overflow, []
-            return Reply(events)
         if self.running is not None or not self._pending:
             return None
-        return self._handle(self._pending.popleft())
+        head = self._pending.popleft()
+        if isinstance(head, _Refused):
+            self._refused -= 1
+            head.count -= 1
+            if head.count:
+                self._pending.appendleft(head)
+            info = ErrorInfo(
+                429, "invalid_request_error", "too_many_pending_requests",
+                f"More than {self.limits.max_pending} requests were waiting on this connection.",
+            )  # fmt: skip
+            return Reply([ErrorEvent(info)])
+        self._queued -= 1
+        self._queued_bytes -= len(head)
+        return self._handle(head)
 
     def complete(self, turn: Turn, usage: Usage, *, reason: str = "stop") -> list[ServerEvent]:
         """The backend finished (for a warmup: prepared); returns the closing events."""

@@ -55,7 +55,10 @@ class StarletteChannel:
         self.websocket = websocket
 
     async def receive(self) -> str | bytes:
-        message = await self.websocket.receive()
+        try:
+            message = await self.websocket.receive()
+        except (WebSocketDisconnect, RuntimeError, OSError) as exc:
+            raise ConnectionLost(str(exc)) from exc
         if message["type"] == "websocket.disconnect":
             raise ConnectionLost(f"client closed with code {message.get('code')}")
         text = message.get("text")
@@ -69,9 +72,9 @@ class StarletteChannel:
         except (WebSocketDisconnect, RuntimeError, OSError) as exc:
             raise ConnectionLost(str(exc)) from exc
 
-    async def close(self, code: int) -> None:
+    async def close(self, code: int, reason: str = "") -> None:
         with contextlib.suppress(RuntimeError, OSError):
-            await self.websocket.close(code)
+            await self.websocket.close(code, reason or None)
 
 
 class ResponsesServer:

@@ -70,6 +70,7 @@ class MemoryChannel:
     def __init__(self, up: _Pipe, down: _Pipe) -> None:
         self._up, self._down = up, down
         self.close_code: int | None = None
+        self.close_reason = ""
 
     async def receive(self) -> str | bytes:
         return await self._up.get()
@@ -77,8 +78,8 @@ class MemoryChannel:
     async def send(self, text: str) -> None:
         self._down.put(text)
 
-    async def close(self, code: int) -> None:
-        self.close_code = code
+    async def close(self, code: int, reason: str = "") -> None:
+        self.close_code, self.close_reason = code, reason
         self._up.close()
         self._down.close()
 
