@@ -176,6 +176,17 @@ def test_chat_request_and_chunk_reader_shapes() -> None:
     assert (reader.usage.input_tokens, reader.usage.output_tokens) == (9, 1)
 
 
+def test_text_with_unicode_line_separators_survives_the_upstream(client: OpenAI) -> None:
+    # The fake writes chunks with raw non-ASCII, as llama.cpp's server and vLLM do: these
+    # characters sit inside `data:` lines, which only CR and LF may end.
+    text = "a\u2028b\u2029c\x85d"
+    with client.responses.connect() as conn:
+        conn.response.create(model="m", store=False, input=text)
+        done = until_done(conn)[-1]
+    assert done.type == "response.completed"
+    assert done.response.output_text == "echo: " + text
+
+
 def test_the_upstreams_context_limit_is_context_length_exceeded(
     client: OpenAI, upstream: tuple[FakeChatUpstream, str]
 ) -> None:

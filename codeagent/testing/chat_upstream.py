@@ -7,7 +7,9 @@ answers 500 with an OpenAI error body, a ``tool`` message gets ``NAME returned: 
 anything else ``echo: TEXT``, word by word, cut at ``max_tokens`` (``finish_reason: length``).
 It counts a token a word and reports as ``cached_tokens`` the tokens of the previous request's
 messages when this request starts with them, like a server-side prefix cache. Every request
-body is kept in ``requests``; with ``api_key`` set, a request without it gets 401.
+body is kept in ``requests``; with ``api_key`` set, a request without it gets 401; with
+``context_tokens`` set, a longer prompt gets vLLM's 400 ("maximum context length"). Chunks are
+written with raw non-ASCII text, as llama.cpp's server and vLLM write them.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ class FakeChatUpstream:
 
         async def stream() -> AsyncIterator[str]:
             for chunk in chunks:
-                yield f"data: {json.dumps(chunk)}\n\n"
+                yield f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
             yield f"data: {json.dumps({'choices': [], 'usage': usage})}\n\n"
             yield "data: [DONE]\n\n"
 
