@@ -1,7 +1,10 @@
 """The seam between the server and a model: ``Backend``.
 
-A backend renders a ``Prompt`` (instructions, tools, items) its own way and streams ``Chunk``s,
-the last of which is a ``Finish`` carrying honest usage. Each WebSocket connection gets one cache
+A backend renders a ``Prompt`` (instructions, tools, items) its own way and streams ``Chunk``s:
+first ``Accepted`` once it knows the prompt fits (before any slow work), last a ``Finish``
+carrying honest usage. Before ``Accepted`` it may refuse the prompt by raising
+``InvalidRequest`` (``generation.context_length_exceeded``); the client gets a 400 and the
+conversation it continued stays usable. Each WebSocket connection gets one cache
 object from ``open_cache()`` for its whole life: the backend keeps there whatever lets a
 continuation skip work (the llama backend keeps its KV state; the echo backend the rendered
 tokens), and reports the input tokens it really did not process again as ``cached_tokens``.
@@ -32,9 +35,12 @@ class Backend(Protocol):
         ...
 
     def generate(self, prompt: Prompt, cache: object | None) -> AsyncGenerator[Chunk, None]:
-        """Stream the reply; the last chunk is a ``Finish``. Raises ``BackendError`` on failure."""
+        """Stream the reply: ``Accepted``, then output, then a ``Finish``. Raises
+        ``InvalidRequest`` before ``Accepted`` to refuse the prompt, ``BackendError`` on failure.
+        Closed (or cancelled) at any point when the client goes away: release what it holds."""
         ...
 
     async def prepare(self, prompt: Prompt, cache: object | None) -> Usage:
-        """A ``generate: false`` warmup: process the prompt into ``cache``, produce nothing."""
+        """A ``generate: false`` warmup: process the prompt into ``cache``, produce nothing.
+        Raises ``InvalidRequest`` (before any work) for a prompt that does not fit."""
         ...
