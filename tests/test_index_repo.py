@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -49,11 +50,24 @@ def write(root: Path, files: dict[str, str | bytes]) -> None:
             path.write_text(content)
 
 
+def settle(root: Path) -> None:
+    """Wait until the filesystem's clock has moved past every file under ``root``, so an index
+    saved from now on finds none of them racily clean (on a coarse clock: one tick)."""
+    newest = max(p.lstat().st_ctime_ns for p in root.rglob("*"))
+    probe = root.parent / "clock-probe"
+    while True:
+        probe.write_bytes(b"x")
+        if probe.stat().st_mtime_ns > newest:
+            return
+        time.sleep(0.001)
+
+
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     root = tmp_path / "repo"
     write(root, dict(PROJECT))
+    settle(root)  # else the counts of files hashed again depend on the clock's granularity
     return root
 
 

@@ -32,13 +32,18 @@ class Candidate(NamedTuple):
     """Relative to the root, with ``/`` separators."""
     language: str
     mtime_ns: int
+    ctime_ns: int
     size: int
     inode: int
 
     @property
-    def stamp(self) -> tuple[int, int, int]:
-        """What must be unchanged for a cached blob id to still hold (git's own shortcut)."""
-        return (self.mtime_ns, self.size, self.inode)
+    def stamp(self) -> tuple[int, int, int, int]:
+        """What must be unchanged for a cached blob id to still hold (git's own shortcut).
+
+        The ctime is there because the mtime can be set back (``touch -r``, ``cp -p``,
+        ``rsync -t``) and the ctime cannot. A stamp alone cannot tell a rewrite within the
+        filesystem's timestamp granularity: see ``refresh.split`` on racily clean entries."""
+        return (self.mtime_ns, self.ctime_ns, self.size, self.inode)
 
 
 class Skipped(NamedTuple):
@@ -88,7 +93,9 @@ def discover(root: str) -> tuple[list[Candidate], list[Skipped]]:
         if reason:
             skipped.append(Skipped(name, reason))
             continue
-        candidates.append(Candidate(name, language, info.st_mtime_ns, info.st_size, info.st_ino))
+        candidates.append(
+            Candidate(name, language, info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino)
+        )
     return candidates, skipped
 
 

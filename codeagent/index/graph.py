@@ -54,9 +54,10 @@ def rebuild(
     files: Sequence[FileEntry],
     tags_of: Callable[[FileEntry], FileTags | None],
 ) -> State:
-    """A state for ``files`` reusing ``old``'s segments where the blob is unchanged.
+    """A state for ``files`` reusing ``old``'s segments where the tags are the same ones (same
+    content, same grammar: ``FileEntry.key``).
 
-    ``tags_of`` is asked only for files whose content changed (or that are new).
+    ``tags_of`` is asked only for files whose tags changed (or that are new).
     """
     new = State(
         files=list(files),
@@ -85,14 +86,13 @@ def rebuild(
             run.clear()
 
     for entry in files:
-        j = previous.get(entry.path)
-        if j is not None and old.files[j].blob == entry.blob and (not run or run[-1] == j - 1):
+        j = previous.get(entry.path, -1)
+        if j >= 0 and old.files[j].blob == entry.blob and old.files[j].grammar == entry.grammar:
+            if run and run[-1] != j - 1:
+                flush()
             run.append(j)
             continue
         flush()
-        if j is not None and old.files[j].blob == entry.blob:
-            run.append(j)
-            continue
         tags = tags_of(entry)
         if tags is not None:
             defs = sorted({intern(d.name) for d in tags.definitions})

@@ -1,8 +1,9 @@
 """``RepoIndex``: open (and refresh) the index of a repository, then ask it things.
 
 ``RepoIndex.open(root)`` brings the on-disk index up to date: files whose stat stamp is unchanged
-keep their blob id; the rest are read and hashed; a blob whose tags are already stored costs no
-parse; the rest are parsed, by worker processes on every free core when there is much to parse.
+(and not racily clean) keep their blob id; the rest are read and hashed; content whose tags are
+already stored for its grammar costs no parse; the rest are parsed, by worker processes on every
+free core when there is much to parse.
 The graph is spliced, not rebuilt. Then ``repo_map``, ``lookup``, ``source_of`` and ``callers``
 answer from the index.
 """
@@ -13,17 +14,15 @@ import bisect
 import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from codeagent.index import graph
-from codeagent.index.files import Candidate, Skipped, blob_id, discover, read_checked
+from codeagent.index.files import Skipped, discover
 from codeagent.index.rank import Ranking, rank
+from codeagent.index.refresh import index_changed, split
 from codeagent.index.render import Chosen, TokenCounter, approx_tokens, fit
-from codeagent.index.store import FileEntry, IndexStore, State
+from codeagent.index.store import IndexStore, State
 from codeagent.index.tags import Definition, FileTags
-
-PARALLEL_MIN_BYTES = 2 * 1024 * 1024
-"""Below this much to parse, worker start-up costs more than it saves."""
 
 
 class RefreshStats(NamedTuple):
@@ -87,29 +86,20 @@ class RepoIndex:
         old = store.load_state() or State()
         candidates, skipped = discover(root)
         previous = {f.path: f for f in old.files}
-        kept: list[FileEntry] = []
-        changed: list[Candidate] = []
-        for c in candidates:
-            prev = previous.get(c.path)
-            if prev is not None and prev.stamp == c.stamp and prev.language == c.language:
-                kept.append(prev)
-            else:
-                changed.append(c)
-        fresh, more_skipped, used = _index_changed(root, changed, store, workers)
+        kept, changed = split(candidates, previous, old.written_ns)
+        fresh, more_skipped, used = index_changed(root, changed, store, workers)
         files = sorted(kept + [entry for entry, _ in fresh], key=lambda f: f.path)
         parsed = {entry.path: tags for entry, tags in fresh if tags is not None}
         all_skipped = sorted(skipped + more_skipped, key=lambda s: s.path)
-        same = [(f.path, f.blob) for f in files] == [(f.path, f.blob) for f in old.files]
-        if same and not changed and all_skipped == old.skipped:
-            state = old  # nothing changed: nothing to write
+        if not changed and len(files) == len(old.files) and all_skipped == old.skipped:
+            state = old  # nothing changed (all kept, none removed): nothing to write
         else:
-            state = graph.rebuild(
-                old, files, lambda e: parsed.get(e.path) or store.get_tags(e.blob)
-            )
+            # Saved even when the hashes agree: a later write time ends racily clean entries.
+            state = graph.rebuild(old, files, lambda e: parsed.get(e.path) or store.get_tags(e.key))
             state.skipped = all_skipped
             state.stored_tags = old.stored_tags + len(parsed)
             if state.stored_tags > 2 * len(files) + 256:
-                live = {f.blob for f in files}
+                live = {f.key for f in files}
                 store.collect_garbage(live)
                 state.stored_tags = len(live)
             store.save_state(state)
@@ -123,7 +113,7 @@ class RepoIndex:
             seconds=time.perf_counter() - start,
         )
         index = cls(root, store, state, stats)
-        index._tags.update({f.blob: parsed[f.path] for f in files if f.path in parsed})
+        index._tags.update({f.key: parsed[f.path] for f in files if f.path in parsed})
         return index
 
     @property
@@ -137,10 +127,10 @@ class RepoIndex:
     def tags(self, path: str) -> FileTags:
         """The tags of one indexed file (empty if its stored tags are unreadable)."""
         entry = self.state.files[self._paths[path]]
-        found = self._tags.get(entry.blob)
+        found = self._tags.get(entry.key)
         if found is None:
-            found = self.store.get_tags(entry.blob) or FileTags(entry.language, (), {})
-            self._tags[entry.blob] = found
+            found = self.store.get_tags(entry.key) or FileTags(entry.language, (), {})
+            self._tags[entry.key] = found
         return found
 
     def repo_map(
@@ -300,69 +290,3 @@ def _innermost(path: str, defs: Sequence[Definition], line: int) -> Location | N
         return None
     parent = defs[best.parent].name if best.parent >= 0 else None
     return Location(path, best.name, best.kind, best.line, best.end_line, best.signature, parent)
-
-
-# --- parsing changed files, in worker processes when there are many -----------------------
-
-
-def _index_changed(
-    root: str, changed: list[Candidate], store: IndexStore, workers: int | None
-) -> tuple[list[tuple[FileEntry, FileTags | None]], list[Skipped], int]:
-    """Hash each changed file; parse those whose blob has no stored tags (storing them)."""
-    if not changed:
-        return [], [], 0
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    wanted = workers if workers is not None else (cores or 1)
-    total = sum(c.size for c in changed)
-    if wanted <= 1 or total < PARALLEL_MIN_BYTES or len(changed) < 8:
-        return (*_index_chunk(root, store.directory, changed), 1)
-    chunks: list[list[Candidate]] = [[] for _ in range(wanted * 32)]
-    for i, c in enumerate(sorted(changed, key=lambda c: -c.size)):
-        chunks[i % len(chunks)].append(c)  # big files spread first: even work per chunk
-    # Imported here: a warm run must not pay for them.
-    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
-    from multiprocessing import get_context  # noqa: PLC0415
-
-    entries: list[tuple[FileEntry, FileTags | None]] = []
-    skipped: list[Skipped] = []
-    with ProcessPoolExecutor(max_workers=wanted, mp_context=get_context("fork")) as pool:
-        jobs = [pool.submit(_chunk_job, root, store.directory, ch) for ch in chunks]
-        for job in jobs:
-            raw_entries, raw_skipped = job.result()
-            entries += [
-                (FileEntry(*e), FileTags.from_data(t) if t else None) for e, t in raw_entries
-            ]
-            skipped += [Skipped(*s) for s in raw_skipped]
-    return entries, skipped, wanted
-
-
-def _chunk_job(root: str, store_dir: str, chunk: list[Candidate]) -> tuple[list[Any], list[Any]]:
-    """Runs in a worker: plain tuples back, to keep pickling cheap."""
-    entries, skipped = _index_chunk(root, store_dir, chunk)
-    return (
-        [((e.path, e.language, e.stamp, e.blob), t.to_data() if t else None) for e, t in entries],
-        [(s.path, s.reason) for s in skipped],
-    )
-
-
-def _index_chunk(
-    root: str, store_dir: str, chunk: Sequence[Candidate]
-) -> tuple[list[tuple[FileEntry, FileTags | None]], list[Skipped]]:
-    store = IndexStore(store_dir)
-    entries: list[tuple[FileEntry, FileTags | None]] = []
-    skipped: list[Skipped] = []
-    for c in chunk:
-        content, reason = read_checked(root, c)
-        if content is None:
-            skipped.append(Skipped(c.path, reason))
-            continue
-        blob = blob_id(content)
-        entry = FileEntry(c.path, c.language, c.stamp, blob)
-        tags = None
-        if not store.has_tags(blob):
-            from codeagent.index.parse import extract  # noqa: PLC0415  (loads tree-sitter)
-
-            tags = extract(content, c.language)
-            store.put_tags(blob, tags)
-        entries.append((entry, tags))
-    return entries, skipped

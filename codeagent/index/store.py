@@ -2,14 +2,15 @@
 
 Layout (``FORMAT`` is in the directory name, so an old format is simply never read)::
 
-    <dir>/state.marshal        the file table, skip list and graph arrays (one atomic write)
-    <dir>/tags/ab/cdef….tags   one file's tags, named by its git blob id (content-addressed)
+    <dir>/state.marshal              the file table, skip list and graph arrays (one atomic write)
+    <dir>/tags/ab/cdef…-<grammar>.tags  one file's tags, named by its ``FileEntry.key``
 
 ``<dir>`` is ``<git dir>/codeagent/index-v<FORMAT>`` in a git work tree, else
-``$XDG_CACHE_HOME/codeagent/index-v<FORMAT>/<hash of the root path>``. Tags are keyed by content,
-not by path or mtime: a renamed file, a branch switch or a revert costs no parse. Every write is
-a temp file renamed into place, so a crash or a concurrent run never leaves a torn file; anything
-unreadable is treated as absent.
+``$XDG_CACHE_HOME/codeagent/index-v<FORMAT>/<hash of the root path>``. Tags are keyed by content
+(the git blob id) and by what parsed it (``languages.fingerprint``: language, grammar, query), not
+by path or mtime: a renamed file, a branch switch or a revert costs no parse, and the same bytes
+as C and as C++ are two entries. Every write is a temp file renamed into place, so a crash or a
+concurrent run never leaves a torn file; anything unreadable is treated as absent.
 """
 
 from __future__ import annotations
@@ -23,14 +24,22 @@ from typing import Any, NamedTuple
 from codeagent.index.files import Skipped, blob_id, git_dir
 from codeagent.index.tags import FileTags
 
-FORMAT = 2
+FORMAT = 3
 
 
 class FileEntry(NamedTuple):
     path: str
     language: str
-    stamp: tuple[int, int, int]
+    stamp: tuple[int, int, int, int]
+    """``Candidate.stamp`` when the file was hashed."""
     blob: str
+    grammar: str
+    """``languages.fingerprint`` of what made its tags."""
+
+    @property
+    def key(self) -> str:
+        """Its tags' key in the store: the same for the same bytes parsed the same way."""
+        return f"{self.blob}-{self.grammar}"
 
 
 class State:
@@ -42,7 +51,7 @@ class State:
 
     __slots__ = (
         "def_ident", "def_off", "files", "ident_mul", "idents", "ref_count", "ref_ident",
-        "ref_off", "skipped", "stored_tags",
+        "ref_off", "skipped", "stored_tags", "written_ns",
     )  # fmt: skip
 
     def __init__(
@@ -64,11 +73,15 @@ class State:
         self.ref_count: array[int] = array("i")
         self.stored_tags = stored_tags
         """Tag files written since the last garbage collection (an upper bound on the store)."""
+        self.written_ns = 0
+        """When the state file was written, by the filesystem's clock and at its granularity
+        (its mtime when loaded; not stored): a file whose times are not older may have changed
+        after it was hashed within one timestamp tick (racily clean, as git calls it)."""
 
     def to_data(self) -> tuple[Any, ...]:
         return (
             FORMAT,
-            [(f.path, f.language, f.stamp, f.blob) for f in self.files],
+            [tuple(f) for f in self.files],
             [(s.path, s.reason) for s in self.skipped],
             self.idents,
             self.stored_tags,
@@ -81,7 +94,7 @@ class State:
         if version != FORMAT:
             raise ValueError(f"state format {version}, expected {FORMAT}")
         state = cls(
-            files=[FileEntry(p, lang, tuple(stamp), blob) for p, lang, stamp, blob in files],
+            files=[FileEntry(p, lang, tuple(stamp), b, g) for p, lang, stamp, b, g in files],
             skipped=[Skipped(p, r) for p, r in skipped],
             idents=idents,
             stored_tags=stored_tags,
@@ -119,30 +132,35 @@ class IndexStore:
         return cls(os.path.join(base, "codeagent", f"index-v{FORMAT}", key))
 
     def load_state(self) -> State | None:
+        """The saved state, ``written_ns`` set; ``None`` if there is none or it is unreadable."""
         try:
-            return State.from_data(
-                marshal.loads(_read(os.path.join(self.directory, "state.marshal")))
-            )
+            with open(os.path.join(self.directory, "state.marshal"), "rb") as handle:
+                data = handle.read()
+                written_ns = os.fstat(handle.fileno()).st_mtime_ns  # of the very file read
+            state = State.from_data(marshal.loads(data))
         except (OSError, ValueError, EOFError, TypeError):
             return None
+        state.written_ns = written_ns
+        return state
 
     def save_state(self, state: State) -> None:
         _write_atomic(os.path.join(self.directory, "state.marshal"), marshal.dumps(state.to_data()))
 
-    def get_tags(self, blob: str) -> FileTags | None:
+    def get_tags(self, key: str) -> FileTags | None:
+        """The tags stored under ``key`` (a ``FileEntry.key``), or ``None``."""
         try:
-            return FileTags.from_data(marshal.loads(_read(self._tag_path(blob))))
+            return FileTags.from_data(marshal.loads(_read(self._tag_path(key))))
         except (OSError, ValueError, EOFError, TypeError):
             return None
 
-    def has_tags(self, blob: str) -> bool:
-        return os.path.isfile(self._tag_path(blob))
+    def has_tags(self, key: str) -> bool:
+        return os.path.isfile(self._tag_path(key))
 
-    def put_tags(self, blob: str, tags: FileTags) -> None:
-        _write_atomic(self._tag_path(blob), marshal.dumps(tags.to_data()))
+    def put_tags(self, key: str, tags: FileTags) -> None:
+        _write_atomic(self._tag_path(key), marshal.dumps(tags.to_data()))
 
     def collect_garbage(self, live: set[str]) -> int:
-        """Delete the tags of blobs no file has any more; returns how many went."""
+        """Delete the tags whose key is not in ``live``; returns how many went."""
         removed = 0
         if not os.path.isdir(self._tags):
             return 0
@@ -154,8 +172,8 @@ class IndexStore:
                     removed += 1
         return removed
 
-    def _tag_path(self, blob: str) -> str:
-        return os.path.join(self._tags, blob[:2], f"{blob[2:]}.tags")
+    def _tag_path(self, key: str) -> str:
+        return os.path.join(self._tags, key[:2], f"{key[2:]}.tags")
 
 
 def _read(path: str) -> bytes:
