@@ -1,7 +1,7 @@
 """What clients that send a long prompt and vanish cost the next client, on the llama backend.
 
 Starts ``codeagent serve --backend llama`` (the bundled model), times a short request (10 output
-tokens) on an idle server, then has N clients each send a ~1,800-token prompt and drop their TCP
+tokens) on an idle server, then has N clients each send a ~1,700-token prompt and drop their TCP
 connection 50 ms later, and times the same short request right after. A server that cancels an
 abandoned turn at its next compute step answers it nearly as fast as when idle; one that
 prefills every abandoned prompt to the end makes it wait for all of them.
@@ -23,7 +23,7 @@ import time
 
 import websockets
 
-LONG = "The quick brown fox jumps over the lazy dog. " * 170  # ~1,800 tokens
+LONG = "The quick brown fox jumps over the lazy dog. " * 170  # ~1,700 tokens
 SHORT = {"type": "response.create", "model": "m", "input": "Name a colour.",
          "temperature": 0, "max_output_tokens": 10}  # fmt: skip
 
