@@ -1,0 +1,1 @@
+"""The bug-fixing agent: localise, propose, validate, patch, over one cached connection."""
