@@ -16,6 +16,10 @@ I/O boundary, so callers above ``transport/`` and ``server/`` catch these and no
     │   ├── UpgradeRefused     the HTTP server refused the WebSocket upgrade
     │   └── ConnectionLost     the connection dropped while a turn was in flight
     ├── BackendError           the model backend failed while generating
+    ├── ToolError              the agent's tools could not do what was asked
+    │   ├── PatchError         a patch that does not parse or does not apply (nothing written)
+    │   ├── WorkspaceError     the work copy cannot be made, read or written (or a path escapes)
+    │   └── TestRunError       the test command cannot run at all
     └── ConfigError            settings that cannot work
 """
 
@@ -100,6 +104,23 @@ class ConnectionLost(TransportError):
 
 class BackendError(CodeagentError):
     """The model backend failed while generating."""
+
+
+class ToolError(CodeagentError):
+    """The agent's tools could not do what was asked; the message says what, for the model or
+    the user."""
+
+
+class PatchError(ToolError):
+    """A patch that does not parse or does not apply; no file was changed."""
+
+
+class WorkspaceError(ToolError):
+    """The work copy cannot be made, read or written, or a path leaves it."""
+
+
+class TestRunError(ToolError):
+    """The test command cannot run at all (no interpreter, no pytest, a usage error)."""
 
 
 class ConfigError(CodeagentError):
