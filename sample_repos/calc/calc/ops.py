@@ -1,4 +1,4 @@
-"""Small arithmetic helpers. One of them has a one-token bug for `codeagent fix` to find."""
+"""Small arithmetic helpers."""
 
 
 def add(a: int, b: int) -> int:

@@ -1,0 +1,1 @@
+"""A small order desk: look products up, quote orders, reserve stock, place orders."""
