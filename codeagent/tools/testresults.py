@@ -29,6 +29,8 @@ class Frame:
 
 @dataclass(frozen=True, slots=True)
 class TestCase:
+    __test__ = False  # not a pytest test class, whatever its name
+
     nodeid: str
     """pytest's node id, e.g. ``tests/test_ops.py::test_mean[2-3]``."""
     outcome: str
@@ -65,6 +67,8 @@ class Coverage:
 @dataclass(frozen=True, slots=True)
 class TestReport:
     """One run of the test command."""
+
+    __test__ = False
 
     exit_code: int
     """The command's exit status (pytest: 0 all passed, 1 some failed, 2 interrupted, 3
