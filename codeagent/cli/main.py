@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from codeagent.server.config import ServerConfig
 
 # Each command imports what it needs when it runs: `codeagent index` must not pay for the server.
-BACKENDS = ("auto", "llama", "upstream", "echo")
+BACKENDS = ("auto", "llama", "upstream", "echo", "scripted")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-connection-seconds", type=float, help="WebSocket connection lifetime (3600)"
     )
     serve.add_argument("--token-delay", type=float, help="echo backend: seconds per token")
+    serve.add_argument("--script", help="scripted backend: a JSON file of steps (for tests)")
     llama = serve.add_argument_group("llama backend")
     llama.add_argument("--model", help="GGUF file (default: the bundled SmolLM2-135M-Instruct)")
     llama.add_argument("--threads", type=int, help="compute threads (default: free cores)")
@@ -54,8 +55,16 @@ def build_parser() -> argparse.ArgumentParser:
     upstream.add_argument(
         "--upstream-key-env", help="environment variable with its API key (OPENAI_API_KEY)"
     )
-    from codeagent.cli import index_command  # noqa: PLC0415
+    from codeagent.cli import (  # noqa: PLC0415
+        eval_command,
+        fix_command,
+        index_command,
+        replay_command,
+    )
 
+    fix_command.add_parser(commands)
+    eval_command.add_parser(commands)
+    replay_command.add_parser(commands)
     index_command.add_parser(commands)
     bench = commands.add_parser("bench", help="measure and print tables")
     suites = bench.add_subparsers(dest="suite", required=True)
@@ -83,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def make_backend(settings: ServeSettings) -> Backend:
+    if settings.backend == "scripted":
+        from codeagent.testing.scripted import ScriptedBackend, read_script  # noqa: PLC0415
+
+        if not settings.script:
+            raise ConfigError("--backend scripted needs --script FILE")
+        return ScriptedBackend(read_script(settings.script))
     if settings.backend == "echo":
         from codeagent.server.echo import EchoBackend  # noqa: PLC0415
 
@@ -155,6 +170,7 @@ def run_serve(args: argparse.Namespace) -> int:
         "max_frame_bytes": args.max_frame_bytes,
         "max_connection_seconds": args.max_connection_seconds,
         "token_delay": args.token_delay,
+        "script": args.script,
         "model": args.model,
         "threads": args.threads,
         "ctx": args.ctx,
@@ -211,6 +227,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return index_command.run(args)
         if args.command == "bench":
             return run_bench(args)
+        if args.command == "fix":
+            from codeagent.cli import fix_command  # noqa: PLC0415
+
+            return fix_command.run(args)
+        if args.command == "eval":
+            from codeagent.cli import eval_command  # noqa: PLC0415
+
+            return eval_command.run(args)
+        if args.command == "replay":
+            from codeagent.cli import replay_command  # noqa: PLC0415
+
+            return replay_command.run(args)
     except CodeagentError as exc:
         print(f"codeagent: error: {exc}", file=sys.stderr)
         return 2

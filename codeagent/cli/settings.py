@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from codeagent.errors import ConfigError
 
@@ -30,6 +30,8 @@ class ServeSettings:
     store_capacity: int = 1024
     token_delay: float = 0.0
     """Echo backend only: seconds per output token, to watch streaming."""
+    script: str | None = None
+    """Scripted backend only: the JSON file of steps it plays (tests of the agent)."""
     model: str | None = None
     """Llama backend: a GGUF file (default: the bundled SmolLM2-135M-Instruct)."""
     threads: int = 0
@@ -68,15 +70,17 @@ _ENV = {
 }
 
 
-def read_config_file(directory: Path) -> dict[str, Any]:
+def read_config_file(directory: Path, table: str = "serve") -> dict[str, Any]:
+    """``[table]`` of ``.codeagent.toml``, else ``[tool.codeagent.<table>]`` of
+    ``pyproject.toml``, in ``directory``; ``{}`` if neither has it."""
     dotfile = directory / ".codeagent.toml"
     pyproject = directory / "pyproject.toml"
     try:
         if dotfile.is_file():
-            return dict(tomllib.loads(dotfile.read_text()).get("serve", {}))
+            return dict(tomllib.loads(dotfile.read_text()).get(table, {}))
         if pyproject.is_file():
             data = tomllib.loads(pyproject.read_text())
-            return dict(data.get("tool", {}).get("codeagent", {}).get("serve", {}))
+            return dict(data.get("tool", {}).get("codeagent", {}).get(table, {}))
     except (tomllib.TOMLDecodeError, OSError) as exc:
         raise ConfigError(f"cannot read the codeagent config in {directory}: {exc}") from exc
     return {}
@@ -86,14 +90,7 @@ def merge(
     config_file: Mapping[str, Any], environ: Mapping[str, str], flags: Mapping[str, Any]
 ) -> ServeSettings:
     """Each later source overrides the earlier ones; ``None`` in ``flags`` means "not given"."""
-    settings = ServeSettings()
-    layers = [
-        ("config file", dict(config_file)),
-        ("environment", {_ENV[k]: v for k, v in environ.items() if k in _ENV and v}),
-        ("flags", {k: v for k, v in flags.items() if v is not None}),
-    ]
-    for source, values in layers:
-        settings = _apply(settings, values, source)
+    settings = merge_layers(ServeSettings(), _ENV, config_file, environ, flags)
     if not 0 <= settings.port < 65536:
         raise ConfigError(f"port must be between 0 and 65535, not {settings.port}")
     for name in ("ctx", "cache_mb", "max_output_tokens"):
@@ -105,17 +102,54 @@ def merge(
     return settings
 
 
-def _apply(settings: ServeSettings, values: Mapping[str, Any], source: str) -> ServeSettings:
-    known = {f.name: f for f in fields(ServeSettings)}
+S = TypeVar("S")
+
+
+def merge_layers(
+    defaults: S,
+    env_names: Mapping[str, str],
+    config_file: Mapping[str, Any],
+    environ: Mapping[str, str],
+    flags: Mapping[str, Any],
+) -> S:
+    """``defaults`` (a settings dataclass) overridden by the config file, then the environment
+    variables named in ``env_names`` (variable -> field), then the flags given (not ``None``)."""
+    settings = defaults
+    layers = [
+        ("config file", dict(config_file)),
+        ("environment", {env_names[k]: v for k, v in environ.items() if k in env_names and v}),
+        ("flags", {k: v for k, v in flags.items() if v is not None}),
+    ]
+    for source, values in layers:
+        settings = _apply(settings, values, source)
+    return settings
+
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+def _apply(settings: S, values: Mapping[str, Any], source: str) -> S:
+    known = {f.name: f for f in fields(settings)}  # type: ignore[arg-type]
+    blank = type(settings)()
     changes: dict[str, Any] = {}
     for key, value in values.items():
         name = key.replace("-", "_")
         if name not in known:
             raise ConfigError(f"unknown setting {key!r} in the {source}")
-        default = getattr(ServeSettings(), name)
+        default = getattr(blank, name)
         kind = type(default) if default is not None else str
         try:
-            changes[name] = kind(value)
+            changes[name] = _convert(kind, value)
         except (TypeError, ValueError):
             raise ConfigError(f"setting {key!r} in the {source} must be {kind.__name__}") from None
-    return replace(settings, **changes)
+    return replace(settings, **changes)  # type: ignore[type-var]
+
+
+def _convert(kind: type, value: Any) -> Any:
+    if kind is bool and not isinstance(value, bool):
+        text = str(value).strip().lower()
+        if text not in _TRUE | _FALSE:
+            raise ValueError(text)
+        return text in _TRUE
+    return kind(value)

@@ -115,13 +115,15 @@ class ResponsesClient:
 
     async def warmup(self, items: Sequence[Item]) -> TurnResult | None:
         """Send ``items`` (the static context) with ``generate: false`` where the transport has
-        it; elsewhere keep them pending for the next turn. The warmup's id chains."""
+        it; elsewhere keep them pending for the next turn. The warmup's id chains. Opening the
+        connection to find out is counted in the warmup's stats."""
+        before = self.meter.snapshot()
         await self._ensure_open()
         assert self.transport is not None
         if not self.transport.supports_warmup:
             self.pending.extend(items)
             return None
-        return await self.turn(items, generate=False)
+        return await self._turn(items, False, before)
 
     def drop_pending(self) -> list[Item]:
         """Give up the items of a turn that raised; otherwise they go again with the next turn
@@ -132,9 +134,13 @@ class ResponsesClient:
     async def turn(self, items: Sequence[Item], *, generate: bool = True) -> TurnResult:
         """Send ``items`` as the next turn and wait for the whole response. If it raises, the
         items stay pending: the next turn sends them again unless ``drop_pending`` is called."""
+        return await self._turn(items, generate, self.meter.snapshot())
+
+    async def _turn(
+        self, items: Sequence[Item], generate: bool, before: tuple[int, int, int]
+    ) -> TurnResult:
         self.pending.extend(items)
         start = self._clock()
-        before = self.meter.snapshot()
         await self._rotate_if_old()
         await self._ensure_open()
         full = self.config.request(tuple(self.history + self.pending), None, generate)

@@ -1,0 +1,196 @@
+"""``fix``: one fix session from the first test run to its ``Finished`` event.
+
+Run the tests once with per-test coverage; nothing failing ends it there. Localise, show the
+model the failure and the suspect code (the static prefix, sent once), then hand over to the
+strategy, which ends by raising a ``Stop``: every way out is caught here, in one place, and
+becomes the ``Finished`` event with its exit code. Errors of the model, the transport or the
+tests end it too, as ``outcome: error`` with their exit code and one clear line.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from codeagent.agent.bench import Bench, FixOptions
+from codeagent.agent.context import repo_map
+from codeagent.agent.conversation import Conversation, Emit, Usage
+from codeagent.agent.events import ContextBuilt, Finished, Localised, SuspectLine
+from codeagent.agent.guided import run_guided
+from codeagent.agent.localise import localise
+from codeagent.agent.outcome import EXIT_MODEL, EXIT_TESTS, EXIT_USAGE, GaveUp, NothingToFix, Stop
+from codeagent.agent.runs import tests_event
+from codeagent.agent.toolcalls import run_tools
+from codeagent.agent.validate import Files, Tests, Validator
+from codeagent.errors import (
+    ApiError,
+    BackendError,
+    CodeagentError,
+    ConfigError,
+    TestRunError,
+    ToolError,
+    TransportError,
+)
+from codeagent.tools.testresults import TestReport
+from codeagent.transport.client import ResponsesClient
+
+Strategy = Callable[[Bench], Awaitable[None]]
+STRATEGIES: dict[str, Strategy] = {"guided": run_guided, "tools": run_tools}
+
+
+async def fix(
+    files: Files,
+    tests: Tests,
+    client: ResponsesClient,
+    options: FixOptions,
+    emit: Emit,
+    *,
+    index_cache_for: Path | None = None,
+) -> Finished:
+    """Run the session; never raises for what a session can meet (see the module docstring)."""
+    usage = Usage()
+    conversation = Conversation(client, emit, options.budget, usage)
+    tests = TimedTests(tests, usage)
+    try:
+        bench = _prepare(
+            files=files,
+            tests=tests,
+            conversation=conversation,
+            options=options,
+            emit=emit,
+            usage=usage,
+            index_cache_for=index_cache_for,
+        )
+        await STRATEGIES[options.strategy](bench)
+        raise GaveUp("the strategy ended without a fix")
+    except Stop as stop:
+        outcome, code, reason = stop.outcome, stop.exit_code, str(stop)
+    except CodeagentError as exc:
+        outcome, code, reason = "error", exit_code_of(exc), f"{type(exc).__name__}: {exc}"
+    patch = files.diff() if outcome == "fixed" else ""
+    totals = conversation.totals()
+    finished = Finished(
+        outcome=outcome,
+        exit_code=code,
+        reason=reason,
+        patch=patch,
+        turns=totals.turns,
+        seconds=round(usage.seconds, 3),
+        candidates=usage.candidates,
+        bytes_sent=totals.bytes_sent,
+        full_resend_bytes=totals.full_resend_bytes,
+        input_tokens=totals.input_tokens,
+        cached_tokens=totals.cached_tokens,
+        output_tokens=totals.output_tokens,
+        model_seconds=round(usage.model_seconds, 3),
+        test_seconds=round(usage.test_seconds, 3),
+    )
+    emit(finished)
+    return finished
+
+
+class TimedTests:
+    """The test runner, its wall time added to the session's usage."""
+
+    def __init__(self, tests: Tests, usage: Usage) -> None:
+        self._tests = tests
+        self._usage = usage
+
+    def run(
+        self,
+        select: Sequence[str] | None = None,
+        *,
+        coverage: bool = False,
+        exitfirst: bool = False,
+        timeout: float | None = None,
+    ) -> TestReport:
+        start = time.monotonic()
+        try:
+            return self._tests.run(select, coverage=coverage, exitfirst=exitfirst, timeout=timeout)
+        finally:
+            self._usage.test_seconds += time.monotonic() - start
+
+
+def exit_code_of(exc: CodeagentError) -> int:
+    if isinstance(exc, TestRunError):
+        return EXIT_TESTS
+    if isinstance(exc, ApiError | TransportError | BackendError | ToolError):
+        return EXIT_MODEL
+    if isinstance(exc, ConfigError):
+        return EXIT_USAGE
+    return EXIT_MODEL
+
+
+def _prepare(
+    *,
+    files: Files,
+    tests: Tests,
+    conversation: Conversation,
+    options: FixOptions,
+    emit: Emit,
+    usage: Usage,
+    index_cache_for: Path | None,
+) -> Bench:
+    baseline = tests.run(coverage=True, timeout=options.test_timeout)
+    emit(tests_event("initial", baseline))
+    if baseline.timed_out:
+        raise TestRunError(f"the tests timed out after {options.test_timeout:.0f} s")
+    if not baseline.ran:
+        last = baseline.output.strip().splitlines()[-1:] or [f"exit status {baseline.exit_code}"]
+        raise TestRunError(f"the tests could not run: {last[0][:300]}")
+    if baseline.green:
+        raise NothingToFix()
+    sources = _sources(files, baseline)
+    start = time.monotonic()
+    suspects = localise(baseline, sources)
+    emit(
+        Localised(
+            tuple(SuspectLine(s.path, s.line, round(s.score, 4), s.reasons) for s in suspects[:20]),
+            round(time.monotonic() - start, 3),
+        )
+    )
+    focus = list(dict.fromkeys([s.path for s in suspects[:10]]))
+    view = repo_map(files.root, focus, options.map_tokens, cache_for=index_cache_for)
+    emit(ContextBuilt(view.tokens, view.files, tuple(focus)))
+    validator = Validator(
+        files,
+        tests,
+        [c.nodeid for c in baseline.failures],
+        allow_test_edits=options.allow_test_edits,
+        timeout=options.test_timeout,
+    )
+    return Bench(
+        files=files,
+        tests=tests,
+        validator=validator,
+        conversation=conversation,
+        emit=emit,
+        usage=usage,
+        options=options,
+        baseline=baseline,
+        suspects=suspects,
+        sources=sources,
+        repo_map=view.text,
+    )
+
+
+def _sources(files: Files, report: TestReport) -> dict[str, str]:
+    """The Python files the run touched: covered, on a failing trace, or a failing test's."""
+    paths: set[str] = set()
+    if report.coverage is not None:
+        for lines in report.coverage.per_test.values():
+            paths.update(lines)
+        paths.update(report.coverage.at_import)
+    for case in report.failures:
+        paths.add(case.path)
+        paths.update(f.path for f in case.frames if f.in_repo)
+    sources: dict[str, str] = {}
+    for path in sorted(paths):
+        if not path.endswith(".py"):
+            continue
+        try:
+            sources[path] = files.read(path)
+        except CodeagentError:
+            continue
+    return sources

@@ -1,0 +1,150 @@
+"""``Validator``: is a candidate a fix? Write it into the work copy, run the tests, restore.
+
+A candidate is tried in two runs: the target tests (the ones failing at the start) first, since
+most candidates fail there and that run is cheap; then, only if they all pass, the whole suite,
+since a fix must not break a test that passed. The file is always restored afterwards unless the
+caller keeps the candidate. A candidate that edits a test file (without ``allow_test_edits``) or
+leaves the work copy is rejected without running anything.
+
+The work copy and the test runner come in as the two small protocols below, so the strategies
+can be tested without processes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from codeagent.agent.candidate import Candidate
+from codeagent.errors import WorkspaceError
+from codeagent.tools.testresults import TestReport, is_test_file
+
+
+class Files(Protocol):
+    @property
+    def root(self) -> Path:
+        """The project directory inside the work copy."""
+        ...
+
+    def read(self, rel: str) -> str: ...
+
+    def write(self, rel: str, text: str) -> None: ...
+
+    def delete(self, rel: str) -> None: ...
+
+    def diff(self) -> str: ...
+
+
+class Tests(Protocol):
+    def run(
+        self,
+        select: Sequence[str] | None = None,
+        *,
+        coverage: bool = False,
+        exitfirst: bool = False,
+        timeout: float | None = None,
+    ) -> TestReport: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    outcome: str
+    """``fixed``, ``improved`` (some targets pass now, nothing broke), ``failing``,
+    ``regressed``, ``rejected`` or ``timeout``."""
+    detail: str
+    seconds: float
+    passing_targets: tuple[str, ...] = ()
+    """Targets that pass with the candidate."""
+
+    @property
+    def green(self) -> bool:
+        return self.outcome == "fixed"
+
+
+class Validator:
+    def __init__(
+        self,
+        files: Files,
+        tests: Tests,
+        targets: Sequence[str],
+        *,
+        allow_test_edits: bool = False,
+        timeout: float = 60.0,
+    ) -> None:
+        self.files = files
+        self.tests = tests
+        self.targets = tuple(targets)
+        """Node ids failing now; a fix makes them pass."""
+        self.allow_test_edits = allow_test_edits
+        self.timeout = timeout
+        self.runs = 0
+
+    def check(self, candidate: Candidate, *, keep: bool = False) -> Verdict:
+        """Try ``candidate``; with ``keep`` a fix (or an improvement) stays in the work copy."""
+        start = time.monotonic()
+        if is_test_file(candidate.path) and not self.allow_test_edits:
+            return Verdict("rejected", "edits a test file (--allow-test-edits to permit)", 0.0)
+        try:
+            original = self.files.read(candidate.path)
+        except WorkspaceError as exc:
+            return Verdict("rejected", str(exc), 0.0)
+        if candidate.new_source == original:
+            return Verdict("rejected", "changes nothing", 0.0)
+        try:
+            self.files.write(candidate.path, candidate.new_source)
+        except WorkspaceError as exc:
+            return Verdict("rejected", str(exc), 0.0)
+        verdict = None
+        try:
+            verdict = self._judge(start)
+            return verdict
+        finally:
+            if not (keep and verdict is not None and verdict.outcome in ("fixed", "improved")):
+                self.files.write(candidate.path, original)
+
+    def _judge(self, start: float) -> Verdict:
+        self.runs += 1
+        first = self.tests.run(self.targets, timeout=self.timeout)
+        if first.timed_out:
+            return Verdict("timeout", "the target tests timed out", time.monotonic() - start)
+        passing = tuple(c.nodeid for c in first.cases if c.outcome == "passed")
+        failing = first.failures
+        if failing or not first.ran:
+            detail = _first_message(first) or f"exit status {first.exit_code}"
+            if passing and first.ran:
+                return self._partial(start, passing, detail)
+            return Verdict("failing", detail, time.monotonic() - start, passing)
+        self.runs += 1
+        suite = self.tests.run(timeout=self.timeout)
+        seconds = time.monotonic() - start
+        if suite.timed_out:
+            return Verdict("timeout", "the test suite timed out", seconds, passing)
+        if suite.green:
+            return Verdict("fixed", f"{len(suite.passed)} passed", seconds, passing)
+        broken = [c.nodeid for c in suite.failures if c.nodeid not in self.targets]
+        shown = ", ".join(broken[:3]) + (f" and {len(broken) - 3} more" if len(broken) > 3 else "")
+        return Verdict("regressed", f"breaks {shown}", seconds, passing)
+
+    def _partial(self, start: float, passing: tuple[str, ...], detail: str) -> Verdict:
+        """Some targets pass now: an improvement if the suite lost no test that passed (a fix
+        that needs two edits is found one edit at a time)."""
+        self.runs += 1
+        suite = self.tests.run(timeout=self.timeout)
+        seconds = time.monotonic() - start
+        broken = [c.nodeid for c in suite.failures if c.nodeid not in self.targets]
+        if suite.ran and not suite.timed_out and not broken:
+            still = len(suite.failures)
+            return Verdict(
+                "improved", f"{still} of {len(self.targets)} still fail", seconds, passing
+            )
+        return Verdict("failing", detail, seconds, passing)
+
+
+def _first_message(report: TestReport) -> str:
+    for case in report.failures:
+        if case.message:
+            return case.message.strip().splitlines()[0][:200]
+    return ""

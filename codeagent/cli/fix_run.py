@@ -1,0 +1,155 @@
+"""``codeagent fix`` at work (the parser is in ``fix_command``, so other commands do not pay
+for importing this): find why the tests fail and fix the code, headless.
+
+Composition root of a fix session: settings, the provider (embedded model, OpenAI, or any
+Responses endpoint), the work copy, the test runner, the reporter; then the session; then the
+outputs (the patch file, the step summary, ``--apply``). Exit codes: 0 fixed or nothing to fix,
+1 not fixed within the budget, 2 usage or configuration error, 3 model or transport error, 4
+the tests could not run at all. Every failure is one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from codeagent.agent.bench import FixOptions
+from codeagent.agent.events import Finished, SessionStarted
+from codeagent.agent.outcome import EXIT_USAGE, Budget
+from codeagent.agent.session import exit_code_of, fix
+from codeagent.cli.fix_settings import FixSettings, find_python, merge_fix
+from codeagent.cli.fix_settings import pytest_args as parse_test_cmd
+from codeagent.cli.headless import Reporter, step_summary
+from codeagent.cli.provider import Provider, open_provider
+from codeagent.errors import CodeagentError, ConfigError
+from codeagent.tools.apply import apply_to_user
+from codeagent.tools.pytest_runner import PytestRunner
+from codeagent.tools.workspace import WorkCopy
+from codeagent.transport.models import first_model
+
+
+def run(args: argparse.Namespace) -> int:
+    project = Path(args.path).resolve()
+    reporter: Reporter | None = None
+    try:
+        if not project.is_dir():
+            raise ConfigError(f"{args.path}: not a directory")
+        settings = merge_fix(project, os.environ, _flags(args))
+        reporter = Reporter(
+            sys.stderr,
+            sys.stdout if args.json else None,
+            Path(args.trajectory) if args.trajectory else None,
+            verbose=args.verbose,
+        )
+        finished = _session(project, settings, reporter)
+        return _outputs(args, project, finished)
+    except CodeagentError as exc:
+        print(f"codeagent: error: {exc}", file=sys.stderr)
+        return exit_code_of(exc)
+    finally:
+        if reporter is not None:
+            reporter.close()
+
+
+def _session(project: Path, settings: FixSettings, reporter: Reporter) -> Finished:
+    python = find_python(project, settings.python)
+    args = parse_test_cmd(settings.test_cmd)
+    if args is None:
+        raise ConfigError(
+            f"--test-cmd {settings.test_cmd!r}: only pytest commands are supported "
+            "(pytest ARGS or python -m pytest ARGS)"
+        )
+    with (
+        open_provider(settings, os.environ) as provider,
+        WorkCopy.create(project) as work,
+        PytestRunner(work.root, python=python, args=args, timeout=settings.test_timeout) as tests,
+    ):
+        model = provider.model or asyncio.run(
+            first_model(provider.base_url, api_key=provider.api_key)
+        )
+        options = _options(settings, provider)
+        reporter(
+            SessionStarted(
+                repo=str(project),
+                work_copy=str(work.root),
+                strategy=options.strategy,
+                model=model,
+                provider=provider.name,
+                python=python,
+                test_command=settings.test_cmd or f"{python} -m pytest",
+                budget={
+                    "turns": options.budget.turns,
+                    "seconds": options.budget.seconds,
+                    "tokens": options.budget.tokens,
+                },
+            )
+        )
+        client = provider.client(settings.transport, model)
+
+        async def main() -> Finished:
+            async with client:
+                return await fix(work, tests, client, options, reporter, index_cache_for=project)
+
+        return asyncio.run(main())
+
+
+def _options(settings: FixSettings, provider: Provider) -> FixOptions:
+    strategy = settings.strategy
+    if strategy == "auto":
+        strategy = "guided" if provider.embedded else "tools"
+    return FixOptions(
+        strategy=strategy,
+        budget=Budget(settings.max_turns, settings.max_time, settings.max_tokens),
+        allow_test_edits=settings.allow_test_edits,
+        test_timeout=settings.test_timeout,
+        map_tokens=256 if provider.embedded else 1024,
+    )
+
+
+def _outputs(args: argparse.Namespace, project: Path, finished: Finished) -> int:
+    patch_path: Path | None = None
+    if finished.patch:
+        patch_path = Path(args.output) if args.output else _default_patch_path(project)
+        patch_path.parent.mkdir(parents=True, exist_ok=True)
+        patch_path.write_text(finished.patch, encoding="utf-8")
+        print(f"patch: {patch_path}", file=sys.stderr)
+    elif args.output:
+        Path(args.output).write_text("", encoding="utf-8")
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(step_summary(finished, str(project), str(patch_path or "") or None))
+    if args.apply and finished.patch:
+        try:
+            applied = apply_to_user(project, finished.patch, commit=not args.no_commit)
+        except CodeagentError as exc:
+            print(f"codeagent: error: not applied: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        print(f"applied: {applied}", file=sys.stderr)
+    return finished.exit_code
+
+
+def _default_patch_path(project: Path) -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path(base) / "codeagent" / "fixes" / f"{project.name}-{stamp}.patch"
+
+
+def _flags(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "test_cmd": args.test_cmd,
+        "python": args.python,
+        "strategy": args.strategy,
+        "model": args.model,
+        "base_url": args.base_url,
+        "transport": args.transport,
+        "max_turns": args.max_turns,
+        "max_time": args.max_time,
+        "max_tokens": args.max_tokens,
+        "allow_test_edits": args.allow_test_edits,
+    }

@@ -1,0 +1,108 @@
+"""Settings for ``codeagent fix``, merged once: defaults -> config file -> environment -> flags.
+
+The config file is the project's ``.codeagent.toml`` (table ``[fix]``) or ``pyproject.toml``
+(``[tool.codeagent.fix]``). Environment: ``CODEAGENT_BASE_URL``, ``CODEAGENT_FIX_MODEL``,
+``CODEAGENT_STRATEGY``, ``CODEAGENT_TEST_CMD``, ``CODEAGENT_PYTHON``. The OpenAI key is read from
+``OPENAI_API_KEY`` when it is used, and is never a setting (so never printed).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from codeagent.cli.settings import merge_layers, read_config_file
+from codeagent.errors import ConfigError
+
+STRATEGIES = ("auto", "guided", "tools")
+TRANSPORTS = ("ws", "http")
+
+
+@dataclass(frozen=True, slots=True)
+class FixSettings:
+    test_cmd: str = ""
+    """The test command; empty: ``python -m pytest`` with the repository's interpreter."""
+    python: str = ""
+    """The repository's interpreter; empty: a ``.venv``/``venv`` in the repo, else ours."""
+    strategy: str = "auto"
+    """``auto``: ``guided`` with the embedded model, ``tools`` with any other."""
+    model: str = ""
+    """Empty: the embedded model, or ``gpt-4.1-mini`` with ``OPENAI_API_KEY``."""
+    base_url: str = ""
+    """Any Responses endpoint (``http://host:port/v1``); empty: OpenAI with
+    ``OPENAI_API_KEY``, else the embedded ``codeagent serve``."""
+    transport: str = "ws"
+    max_turns: int = 30
+    max_time: float = 300.0
+    max_tokens: int = 0
+    allow_test_edits: bool = False
+    test_timeout: float = 120.0
+    threads: int = 0
+    """Embedded model: compute threads (0: the free cores)."""
+
+    def __repr__(self) -> str:
+        return f"FixSettings({ {f.name: getattr(self, f.name) for f in fields(self)} })"
+
+
+_ENV = {
+    "CODEAGENT_BASE_URL": "base_url",
+    "CODEAGENT_FIX_MODEL": "model",
+    "CODEAGENT_STRATEGY": "strategy",
+    "CODEAGENT_TEST_CMD": "test_cmd",
+    "CODEAGENT_PYTHON": "python",
+}
+
+
+def merge_fix(project: Path, environ: Mapping[str, str], flags: Mapping[str, Any]) -> FixSettings:
+    settings = merge_layers(FixSettings(), _ENV, read_config_file(project, "fix"), environ, flags)
+    if settings.strategy not in STRATEGIES:
+        raise ConfigError(f"--strategy must be one of {', '.join(STRATEGIES)}")
+    if settings.transport not in TRANSPORTS:
+        raise ConfigError(f"--transport must be one of {', '.join(TRANSPORTS)}")
+    for name in ("max_turns", "max_tokens", "threads"):
+        if getattr(settings, name) < 0:
+            raise ConfigError(f"--{name.replace('_', '-')} must not be negative")
+    for name in ("max_time", "test_timeout"):
+        if getattr(settings, name) < 0:
+            raise ConfigError(f"--{name.replace('_', '-')} must not be negative")
+    return settings
+
+
+def find_python(project: Path, given: str) -> str:
+    """``given``, else a ``.venv``/``venv`` in the project or a folder above it (up to the
+    repository's top or the filesystem root), else the interpreter running codeagent."""
+    if given:
+        path = Path(given).expanduser()
+        if not path.exists():
+            raise ConfigError(f"--python {given}: no such interpreter")
+        return str(path)
+    for folder in [project, *project.parents]:
+        for name in (".venv", "venv"):
+            for exe in ("bin/python", "Scripts/python.exe"):
+                candidate = folder / name / exe
+                if candidate.exists():
+                    return str(candidate)
+        if (folder / ".git").exists():
+            break
+    return sys.executable
+
+
+def pytest_args(test_cmd: str) -> list[str] | None:
+    """The pytest arguments of a pytest command (``pytest -x tests``, ``python -m pytest``,
+    ``py.test``); ``None`` for any other command."""
+    if not test_cmd.strip():
+        return []
+    try:
+        words = shlex.split(test_cmd)
+    except ValueError as exc:
+        raise ConfigError(f"--test-cmd: {exc}") from None
+    if words and os.path.basename(words[0]) in ("pytest", "py.test"):
+        return words[1:]
+    if len(words) >= 3 and words[1:3] == ["-m", "pytest"]:
+        return words[3:]
+    return None

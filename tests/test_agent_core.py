@@ -1,0 +1,215 @@
+"""The agent's own values and rules, without processes: events, budget, validation, replies."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from codeagent.agent import events as ev
+from codeagent.agent.candidate import Candidate
+from codeagent.agent.guided import candidate_from_reply
+from codeagent.agent.outcome import Budget
+from codeagent.agent.suspects import Suspect
+from codeagent.agent.validate import Validator
+from codeagent.errors import WorkspaceError
+from codeagent.tools.testresults import TestCase, TestReport
+from codeagent.transport.stats import TurnStats
+
+STATS = TurnStats(
+    index=1, transport="websocket", response_id="resp_1", status="completed", generate=True,
+    chained=True, retried=False, bytes_sent=900, bytes_received=4000, handshakes=0,
+    full_resend_bytes=9000, time_to_first_event=0.01, time_to_first_token=0.2, total_time=0.5,
+    input_tokens=1200, cached_tokens=1100, output_tokens=12,
+)  # fmt: skip
+
+EVENTS: list[ev.AgentEvent] = [
+    ev.SessionStarted("r", "/w", "guided", "m", "embedded", "/py", "pytest", {"turns": 3}),
+    ev.TestsRun("initial", 5, 1, 0, 0.4, ("t.py::a",), "AssertionError: x", False),
+    ev.Localised((ev.SuspectLine("a.py", 3, 0.9, ("ochiai 0.9",)),), 0.01),
+    ev.ContextBuilt(120, 4, ("a.py:f",)),
+    ev.TurnStarted(1, "propose"),
+    ev.ModelText(1, "return a + b"),
+    ev.TurnFinished(STATS),
+    ev.ToolCalled("read_file", '{"path": "a.py"}', True, "1 def f"),
+    ev.CandidateProposed(1, "binary_operator", "a.py", 3, "line 3: `-` -> `+`", "--- a/a.py\n"),
+    ev.CandidateTested(1, "fixed", "6 passed", 0.05),
+    ev.FixFound(1, "line 3", "--- a/a.py\n"),
+    ev.Note("warning", "careful"),
+    ev.Finished("fixed", 0, "fixed: x", "diff", 3, 9.5, 12, 2000, 20000, 3000, 2500, 40),
+]
+
+
+@pytest.mark.parametrize("event", EVENTS, ids=lambda e: e.kind)
+def test_every_event_survives_json_lines(event: ev.AgentEvent) -> None:
+    line = json.dumps(ev.event_to_json(event))
+    back = ev.event_from_json(json.loads(line))
+    assert back == event
+    assert json.loads(line)["event"] == event.kind
+    assert json.loads(line)["schema"] == ev.SCHEMA
+
+
+def test_every_event_kind_is_covered_and_bad_lines_are_refused() -> None:
+    assert {e.kind for e in EVENTS} == set(ev._KINDS)
+    with pytest.raises(ValueError, match="unknown event"):
+        ev.event_from_json({"event": "nope"})
+    with pytest.raises(ValueError, match="malformed"):
+        ev.event_from_json({"event": "note", "level": "info"})
+    assert all(f.name != "kind" for f in fields(ev.Note))
+
+
+def test_budget_says_what_ran_out() -> None:
+    budget = Budget(turns=3, seconds=10, tokens=100)
+    assert budget.exceeded(turns=2, seconds=9.9, tokens=99) is None
+    assert budget.exceeded(turns=3, seconds=0, tokens=0) == "3 of 3 turns"
+    assert budget.exceeded(turns=0, seconds=10.5, tokens=0) == "10 of 10 seconds"
+    assert budget.exceeded(turns=0, seconds=0, tokens=100) == "100 of 100 tokens"
+    assert Budget(0, 0, 0).exceeded(turns=10**6, seconds=10**6, tokens=10**9) is None
+
+
+# --- validation against a fake work copy and a fake test runner ---------------------------
+
+
+class FakeFiles:
+    def __init__(self, files: dict[str, str]) -> None:
+        self.files = dict(files)
+        self.writes = 0
+
+    @property
+    def root(self) -> Path:
+        return Path("/nowhere")
+
+    def read(self, rel: str) -> str:
+        if rel not in self.files:
+            raise WorkspaceError(f"{rel}: no such file")
+        return self.files[rel]
+
+    def write(self, rel: str, text: str) -> None:
+        if rel.startswith(".."):
+            raise WorkspaceError(f"{rel}: outside the work copy")
+        self.writes += 1
+        self.files[rel] = text
+
+    def delete(self, rel: str) -> None:
+        del self.files[rel]
+
+    def diff(self) -> str:
+        return ""
+
+
+class FakeTests:
+    """Each test is a predicate over the files; a run reports them all or the selected."""
+
+    def __init__(self, files: FakeFiles, tests: dict[str, Callable[[dict[str, str]], bool]]):
+        self.files = files
+        self.tests = tests
+        self.runs: list[tuple[str, ...] | None] = []
+
+    def run(
+        self,
+        select: Sequence[str] | None = None,
+        *,
+        coverage: bool = False,
+        exitfirst: bool = False,
+        timeout: float | None = None,
+    ) -> TestReport:
+        self.runs.append(tuple(select) if select is not None else None)
+        names = list(select) if select is not None else list(self.tests)
+        cases = tuple(
+            TestCase(n, "passed" if self.tests[n](self.files.files) else "failed",
+                     message="" if self.tests[n](self.files.files) else f"{n} failed")
+            for n in names
+        )  # fmt: skip
+        return TestReport(exit_code=0 if all(c.outcome == "passed" for c in cases) else 1,
+                          cases=cases)  # fmt: skip
+
+
+def bench(files: dict[str, str]) -> tuple[FakeFiles, FakeTests, Validator]:
+    fake = FakeFiles(files)
+    tests = FakeTests(
+        fake,
+        {
+            "t.py::add": lambda f: "a + b" in f["m.py"],
+            "t.py::sub": lambda f: "a - b" in f["m.py"] or "return a - b" in f.get("n.py", ""),
+            "t.py::other": lambda f: "def add" in f["m.py"],
+        },
+    )
+    return fake, tests, Validator(fake, tests, ["t.py::add"])
+
+
+ORIGINAL = "def add(a, b):\n    return a * b\n\ndef sub(a, b):\n    return a - b\n"
+
+
+def cand(new: str, path: str = "m.py") -> Candidate:
+    return Candidate(path, new, 2, "test", "edit")
+
+
+def test_a_fix_passes_targets_then_the_suite_and_the_file_is_restored() -> None:
+    files, tests, validator = bench({"m.py": ORIGINAL})
+    verdict = validator.check(cand(ORIGINAL.replace("a * b", "a + b")))
+    assert verdict.outcome == "fixed"
+    assert tests.runs == [("t.py::add",), None]  # the targets first, then everything
+    assert files.files["m.py"] == ORIGINAL
+    kept = validator.check(cand(ORIGINAL.replace("a * b", "a + b")), keep=True)
+    assert kept.green
+    assert "a + b" in files.files["m.py"]
+
+
+def test_failing_regressed_rejected() -> None:
+    files, tests, validator = bench({"m.py": ORIGINAL, "test_m.py": "tests"})
+    failing = validator.check(cand(ORIGINAL.replace("a * b", "a / b")))
+    assert (failing.outcome, failing.detail) == ("failing", "t.py::add failed")
+    assert tests.runs == [("t.py::add",)]  # the suite never ran
+    broken = ORIGINAL.replace("a * b", "a + b").replace("a - b", "a ^ b")
+    assert validator.check(cand(broken)).outcome == "regressed"
+    assert "t.py::sub" in validator.check(cand(broken)).detail
+    assert validator.check(cand(ORIGINAL)).outcome == "rejected"  # changes nothing
+    edit_test = validator.check(cand("x", path="test_m.py"))
+    assert (edit_test.outcome, edit_test.detail.split(" (")[0]) == (
+        "rejected",
+        "edits a test file",
+    )
+    assert validator.check(cand("x", path="../escape.py")).outcome == "rejected"
+    assert files.files["m.py"] == ORIGINAL
+    assert files.files["test_m.py"] == "tests"
+
+
+def test_an_edit_that_fixes_some_targets_and_breaks_nothing_is_an_improvement() -> None:
+    files, tests, _ = bench({"m.py": ORIGINAL.replace("a - b", "a % b")})
+    validator = Validator(files, tests, ["t.py::add", "t.py::sub"])
+    verdict = validator.check(cand(files.files["m.py"].replace("a % b", "a - b")), keep=True)
+    assert verdict.outcome == "improved"
+    assert verdict.passing_targets == ("t.py::sub",)
+    assert "a - b" in files.files["m.py"]  # kept
+
+
+# --- the model's reply as a candidate ------------------------------------------------------
+
+SOURCE = "def mean(values):\n    total = sum(values)\n    return total / (len(values) - 1)\n"
+SUSPECT = Suspect("stats.py", 3, 1.0)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "return total / len(values)",
+        "```python\n    return total / len(values)\n```",
+        "```\nreturn total / len(values)\n```\nThis divides by the count.",
+    ],
+)
+def test_a_reply_becomes_the_suspect_line_replaced_with_its_indentation(reply: str) -> None:
+    found = candidate_from_reply(reply, SUSPECT, SOURCE)
+    assert found is not None
+    assert found.new_source == SOURCE.replace("(len(values) - 1)", "len(values)")
+    assert (found.operator, found.line) == ("model", 3)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["", "return total / (len(values) - 1)", "return total / (", "I am not sure."],
+)
+def test_useless_replies_give_no_candidate(reply: str) -> None:
+    assert candidate_from_reply(reply, SUSPECT, SOURCE) is None

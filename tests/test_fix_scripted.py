@@ -1,0 +1,202 @@
+"""``codeagent fix`` against a scripted model over a real local connection: the paths a small
+model rarely takes. Each test runs the real command as a process on a real git repository (a
+copy of ``sample_repos/calc``) and checks the exit code, the events and the user's tree."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from codeagent.server.config import ServerConfig
+from codeagent.server.run import BackgroundServer
+from codeagent.testing.scripted import ScriptedBackend, Step
+from tests.conftest import start_serve
+
+SAMPLE = Path(__file__).resolve().parent.parent / "sample_repos" / "calc"
+FIX = """--- a/calc/ops.py
++++ b/calc/ops.py
+@@ -19,3 +19,3 @@
+     if not values:
+         raise ValueError("mean of nothing")
+-    return sum(values) / (len(values) - 1)
++    return sum(values) / len(values)
+"""
+EDITS_TEST = """--- a/tests/test_ops.py
++++ b/tests/test_ops.py
+@@ -16,2 +16,2 @@
+ def test_mean() -> None:
+-    assert mean([1.0, 2.0, 3.0]) == 2.0
++    assert mean([1.0, 2.0, 3.0]) == 3.0
+"""
+
+
+def git(repo: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}  # fmt: skip
+    done = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True,
+                          check=True)  # fmt: skip
+    return done.stdout
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "calc"
+    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "calc")
+    return root
+
+
+def fingerprint(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".git" not in p.parts
+    }
+
+
+def fix(repo: Path, base_url: str, *flags: str) -> tuple[int, list[dict[str, Any]], str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODEAGENT_", "OPENAI_"))}
+    env["XDG_CACHE_HOME"] = str(repo.parent / "cache")
+    done = subprocess.run(
+        [sys.executable, "-m", "codeagent", "fix", str(repo), "--headless", "--json",
+         "--python", sys.executable, "--base-url", base_url, *flags],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    events = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    return done.returncode, events, done.stderr
+
+
+def of_kind(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [e for e in events if e["event"] == kind]
+
+
+@pytest.fixture
+def scripted() -> Iterator[Any]:
+    servers: list[BackgroundServer] = []
+
+    def serve(*steps: Step) -> tuple[str, ScriptedBackend]:
+        backend = ScriptedBackend(list(steps))
+        server = BackgroundServer(backend, ServerConfig(port=0))
+        servers.append(server.__enter__())
+        return server.base_url, backend
+
+    yield serve
+    for server in servers:
+        server.__exit__(None, None, None)
+
+
+def test_the_tools_strategy_end_to_end(repo: Path, scripted: Any, tmp_path: Path) -> None:
+    before = fingerprint(repo)
+    url, model = scripted(
+        Step(call="read_file", arguments={"path": "calc/ops.py"}),
+        Step(call="apply_patch", arguments={"patch": FIX}, expect="def mean"),
+    )
+    out = tmp_path / "fix.patch"
+    code, events, err = fix(repo, url, "--strategy", "tools", "--output", str(out))
+    assert code == 0, err
+    finished = of_kind(events, "finished")[-1]
+    assert finished["outcome"] == "fixed"
+    assert "-    return sum(values) / (len(values) - 1)" in out.read_text()
+    assert "tests/" not in out.read_text()
+    assert fingerprint(repo) == before  # the user's tree is untouched
+    assert [e["name"] for e in of_kind(events, "tool_called")] == ["read_file", "apply_patch"]
+    # One connection: the context went once, later turns only carried new items.
+    turns = [e["stats"] for e in of_kind(events, "turn_finished")]
+    assert sum(t["handshakes"] for t in turns) == 1
+    assert all(t["chained"] for t in turns[1:])
+    assert model.played == 2
+
+
+def test_a_malformed_patch_and_a_test_edit_go_back_to_the_model(repo: Path, scripted: Any) -> None:
+    url, _ = scripted(
+        Step(call="apply_patch", arguments={"patch": "this is not a diff"}),
+        Step(call="apply_patch", arguments={"patch": EDITS_TEST}, expect="error"),
+        Step(call="apply_patch", arguments={"patch": FIX}, expect="edits tests"),
+    )
+    code, events, err = fix(repo, url, "--strategy", "tools")
+    assert code == 0, err
+    calls = of_kind(events, "tool_called")
+    assert [c["ok"] for c in calls] == [False, False, True]
+    assert "edits tests" in calls[1]["summary"]
+    assert "tests/test_ops.py" not in of_kind(events, "finished")[-1]["patch"]
+
+
+def test_a_budget_that_runs_out_exits_1(repo: Path, scripted: Any) -> None:
+    url, _ = scripted(Step(say="I am thinking."), Step(say="Still thinking."))
+    code, events, err = fix(repo, url, "--strategy", "tools", "--max-turns", "3")
+    finished = of_kind(events, "finished")[-1]
+    assert code == 1, err
+    assert finished["outcome"] == "not_fixed"
+    assert "budget exceeded: 3 of 3 turns" in finished["reason"]
+    assert "budget exceeded" in err
+
+
+def test_the_server_dying_mid_run_exits_3_and_leaves_the_tree(repo: Path, tmp_path: Path) -> None:
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([{"call": "read_file", "arguments": {"path": "calc/ops.py"}},
+                                  {"crash": True}]))  # fmt: skip
+    server = start_serve("--backend", "scripted", "--script", str(script))
+    before = fingerprint(repo)
+    try:
+        code, events, err = fix(repo, server.base_url, "--strategy", "tools")
+    finally:
+        server.process.kill()
+        server.process.wait(10)
+    assert code == 3, err
+    assert of_kind(events, "finished")[-1]["outcome"] == "error"
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("error:")
+    assert fingerprint(repo) == before
+
+
+def test_tests_that_cannot_run_exit_4(repo: Path, scripted: Any) -> None:
+    (repo / "tests" / "conftest.py").write_text("import no_such_module_anywhere\n")
+    url, model = scripted()
+    code, events, err = fix(repo, url)
+    assert code == 4, err
+    assert of_kind(events, "finished")[-1]["outcome"] == "error"
+    assert "could not run" in err
+    assert model.played == 0  # the model was never asked
+
+
+def test_nothing_failing_exits_0_at_once(repo: Path, scripted: Any) -> None:
+    ops = repo / "calc" / "ops.py"
+    ops.write_text(ops.read_text().replace("(len(values) - 1)", "len(values)"))
+    url, model = scripted()
+    code, events, err = fix(repo, url)
+    assert code == 0, err
+    assert of_kind(events, "finished")[-1]["outcome"] == "nothing_to_fix"
+    assert model.played == 0
+
+
+def test_apply_commits_on_a_branch_and_refuses_a_dirty_file(repo: Path, scripted: Any) -> None:
+    url, _ = scripted(Step(call="apply_patch", arguments={"patch": FIX}))
+    code, _, err = fix(repo, url, "--strategy", "tools", "--apply")
+    assert code == 0, err
+    branch = git(repo, "branch", "--show-current").strip()
+    assert branch.startswith("codeagent/fix-")
+    assert "len(values)\n" in (repo / "calc" / "ops.py").read_text()
+    assert git(repo, "status", "--porcelain") == ""
+    # Back on the buggy commit, with an uncommitted change in the file the fix touches.
+    git(repo, "checkout", "-q", "HEAD~1")
+    ops = repo / "calc" / "ops.py"
+    ops.write_text(ops.read_text() + "\n# a note of mine\n")
+    dirty = fingerprint(repo)
+    url, _ = scripted(Step(call="apply_patch", arguments={"patch": FIX}))
+    code, _, err = fix(repo, url, "--strategy", "tools", "--apply")
+    assert code == 2
+    assert "calc/ops.py" in err
+    assert "uncommitted" in err
+    assert fingerprint(repo) == dirty  # refused: nothing changed, the patch is saved
+    assert "patch:" in err
