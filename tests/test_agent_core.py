@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
 from pathlib import Path
 
@@ -13,6 +13,7 @@ from codeagent.agent import events as ev
 from codeagent.agent.candidate import Candidate
 from codeagent.agent.guided import candidate_from_reply
 from codeagent.agent.outcome import Budget
+from codeagent.agent.search import Search
 from codeagent.agent.suspects import Suspect
 from codeagent.agent.validate import Validator
 from codeagent.errors import WorkspaceError
@@ -213,3 +214,68 @@ def test_a_reply_becomes_the_suspect_line_replaced_with_its_indentation(reply: s
 )
 def test_useless_replies_give_no_candidate(reply: str) -> None:
     assert candidate_from_reply(reply, SUSPECT, SOURCE) is None
+
+
+# --- the search over improvements -----------------------------------------------------------
+
+
+def test_a_partial_fix_opens_a_branch_and_does_not_hide_the_right_fix() -> None:
+    """The wrong occurrence of the right change fixes one target of two: the search keeps it
+    as a branch and goes on; the right one, later in the batch, fixes both."""
+    source = "w = a.x / b.x + a.y / b.x\n"
+    files = FakeFiles({"m.py": source})
+    tests = FakeTests(
+        files,
+        {
+            "t::one": lambda f: "a.y / b.y" in f["m.py"] or "a.x / b.y" in f["m.py"],
+            "t::two": lambda f: "a.y / b.y" in f["m.py"],
+            "t::keep": lambda f: "w =" in f["m.py"],
+        },
+    )
+    validator = Validator(files, tests, ["t::one", "t::two"])
+    wrong = Candidate("m.py", "w = a.x / b.y + a.y / b.x\n", 1, "attribute", "first x -> y")
+    right = Candidate("m.py", "w = a.x / b.x + a.y / b.y\n", 1, "attribute", "second x -> y")
+    search = Search(files, validator, {"m.py": source}, lambda sources, tried: [wrong, right])
+    branch = search.next_branch()
+    assert branch is not None
+    results, wins = search.validate(branch, search.batch(branch, 10), validator.check, lambda: None)
+    assert [v.outcome for _, v in results] == ["improved", "fixed"]
+    assert [w.candidate for w in wins] == [right]
+    assert files.files["m.py"] == source  # back to the original program
+
+
+def test_a_fix_of_two_edits_is_found_one_edit_at_a_time() -> None:
+    source = "a = 1\nb = 1\n"
+    files = FakeFiles({"m.py": source})
+    tests = FakeTests(
+        files,
+        {
+            "t::a": lambda f: "a = 2" in f["m.py"],
+            "t::b": lambda f: "b = 2" in f["m.py"],
+        },
+    )
+    validator = Validator(files, tests, ["t::a", "t::b"])
+
+    def make(sources: Mapping[str, str], tried: set[tuple[str, str]]) -> list[Candidate]:
+        text = sources["m.py"]
+        out = [
+            Candidate("m.py", text.replace(f"{n} = 1", f"{n} = 2"), 1, "literal", f"{n} = 2")
+            for n in "ab"
+            if f"{n} = 1" in text
+        ]
+        return [c for c in out if ("m.py", c.new_source) not in tried]
+
+    search = Search(files, validator, {"m.py": source}, make)
+    found = []
+    for _ in range(4):
+        branch = search.next_branch()
+        if branch is None:
+            break
+        _, wins = search.validate(branch, search.batch(branch, 1), validator.check, lambda: None)
+        found += wins
+        if wins:
+            break
+    assert len(found) == 1
+    assert found[0].changes == {"m.py": "a = 2\nb = 2\n"}
+    assert found[0].description in ("a = 2; b = 2", "b = 2; a = 2")
+    assert files.files["m.py"] == source

@@ -1601,3 +1601,14 @@ def test_no_guard_for_names_bound_inside_the_statement():
     assert all(
         "if item is" not in c.new_source and "if not item:" not in c.new_source for c in guards
     )
+
+
+def test_no_operator_swap_turns_an_operand_into_an_identity() -> None:
+    # `len(v) - 1` -> `len(v) * 1` passes wherever dropping `- 1` does, and says it worse.
+    source = "def mean(v):\n    return sum(v) / (len(v) - 1)\n"
+    found = candidates("m.py", source, [Suspect("m.py", 2, 1.0)])
+    texts = [c.new_source for c in found]
+    assert not any("* 1" in t or "/ 1)" in t or "// 1" in t or "** 1" in t for t in texts)
+    assert "def mean(v):\n    return sum(v) / (len(v))\n" in texts or any(
+        "/ len(v)\n" in t for t in texts
+    )

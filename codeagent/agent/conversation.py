@@ -36,6 +36,8 @@ class Usage:
     """Wall time inside model turns (connecting included)."""
     test_seconds: float = 0.0
     """Wall time inside test runs."""
+    setup_seconds: float = 0.0
+    """The agent's one-time work before the first turn (localising, the repo map)."""
 
     @property
     def seconds(self) -> float:

@@ -161,11 +161,18 @@ class Finished:
     """Wall time inside model turns."""
     test_seconds: float = 0.0
     """Wall time inside test runs."""
+    setup_seconds: float = 0.0
+    """The agent's one-time work before the first turn: localising, indexing, the context."""
 
     @property
     def agent_seconds(self) -> float:
         """The agent's own work: everything but the model and the tests."""
         return max(0.0, self.seconds - self.model_seconds - self.test_seconds)
+
+    @property
+    def per_turn_seconds(self) -> float:
+        """The agent's own work per turn, after its one-time setup."""
+        return max(0.0, self.agent_seconds - self.setup_seconds) / max(1, self.turns)
 
 
 AgentEvent = (

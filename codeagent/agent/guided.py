@@ -7,32 +7,31 @@ suspect line (its reply is a candidate too), and the round's outcomes go back to
 items, so its next proposal sees what failed. Batches grow each round (cheap candidates first),
 the first candidate that fixes the targets without breaking a passing test wins, unless others
 pass within a short extra budget: then the smallest wins, the model's rating breaking ties. An
-edit that fixes some targets and breaks nothing is kept, and the search goes on from there (a
-fix of two edits is found one at a time).
+edit that fixes some targets and breaks nothing opens a branch of the search (``search``), so a
+fix of two edits is found one edit at a time.
 """
 
 from __future__ import annotations
 
 import ast
 import re
-from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from codeagent.agent.bench import Bench
 from codeagent.agent.candidate import Candidate
 from codeagent.agent.context import code_of_test, failure_text, suspect_code
 from codeagent.agent.events import CandidateProposed, CandidateTested, FixFound
-from codeagent.agent.outcome import Fixed, GaveUp
+from codeagent.agent.outcome import BudgetExceeded, Fixed, GaveUp
 from codeagent.agent.repair import Hint, candidates
+from codeagent.agent.search import Search, Win
 from codeagent.agent.suspects import Suspect
 from codeagent.agent.validate import Verdict
+from codeagent.errors import CodeagentError
 from codeagent.protocol.items import Item, user_message
 from codeagent.tools.patch import unified_diff
 
 FIRST_BATCH = 24
 MAX_BATCH = 192
-EXTRA_CANDIDATES = 12
-"""After a first fix, how many more candidates may compete with it (smaller is better)."""
 SHOWN_TRIED = 6
 """Outcomes of a round told to the model (the rest are counted)."""
 
@@ -47,34 +46,40 @@ class _Engine:
     def __init__(self, bench: Bench) -> None:
         self.bench = bench
         self.prompts = bench.prompts("guided")
-        self.tried: set[tuple[str, str]] = set()
-        """(path, new source) already validated: never twice."""
         self.asked: set[tuple[str, int]] = set()
-        self.queue: deque[Candidate] = deque()
         self.ids = 0
         self.ids_of: dict[Candidate, int] = {}
+        self.hint = Hint.from_failure(bench.baseline.failures[0].message)
 
     async def run(self) -> None:
         bench = self.bench
         bench.conversation.configure(self.prompts.text("instructions"))
         await bench.conversation.warmup([user_message(self._context())])
-        self.queue = deque(self._operator_candidates())
+        search = Search(bench.files, bench.validator, bench.sources, self._operator_candidates)
         summary: list[Item] = []
         round_no = 0
         while True:
             round_no += 1
-            batch = await self._ask_model(summary)
+            branch = search.next_branch()
+            sources = search.sources(branch) if branch is not None else bench.sources
+            proposed = await self._ask_model(summary, sources)
+            if branch is None:
+                if not proposed:
+                    raise GaveUp(f"no candidate left after {bench.usage.candidates} tried")
+                branch = search.branches[0]
             size = min(MAX_BATCH, FIRST_BATCH * 2 ** (round_no - 1))
-            while self.queue and len(batch) < size:
-                batch.append(self.queue.popleft())
-            if not batch:
-                raise GaveUp(f"no candidate left after {bench.usage.candidates} tried")
-            results, winners = self._validate(batch)
-            if winners:
-                chosen = await self._rate(winners)
-                bench.files.write(chosen.path, chosen.new_source)
-                bench.emit(FixFound(self.ids_of[chosen], chosen.description, bench.files.diff()))
-                raise Fixed(chosen.description)
+            batch = search.batch(branch, size, proposed)
+            results, wins = search.validate(
+                branch, batch, self._check, bench.conversation.check_budget
+            )
+            if wins:
+                win = await self._rate(wins)
+                for path, text in win.changes.items():
+                    bench.files.write(path, text)
+                bench.emit(
+                    FixFound(self.ids_of[win.candidate], win.description, bench.files.diff())
+                )
+                raise Fixed(win.description)
             summary = [user_message(self._round_text(results))] if results else []
 
     # --- the model's share ------------------------------------------------------------
@@ -90,11 +95,11 @@ class _Engine:
             "context", test=case.nodeid, failure=failure, code=code.text, repo_map=repo_map
         )
 
-    async def _ask_model(self, summary: list[Item]) -> list[Candidate]:
+    async def _ask_model(self, summary: list[Item], sources: dict[str, str]) -> list[Candidate]:
         """One turn: the round's outcomes, and a narrow question about the next suspect line."""
         bench = self.bench
         suspect = next(
-            (s for s in bench.suspects if (s.path, s.line) not in self.asked and self._line(s)),
+            (s for s in bench.suspects if (s.path, s.line) not in self.asked and _line(sources, s)),
             None,
         )
         if suspect is None:
@@ -102,7 +107,7 @@ class _Engine:
                 await bench.conversation.turn(summary, "report", max_output_tokens=1)
             return []
         self.asked.add((suspect.path, suspect.line))
-        text = self._line(suspect).strip()
+        text = _line(sources, suspect).strip()
         question = self.prompts.render("propose", line=suspect.line, path=suspect.path, text=text)
         response = await bench.conversation.turn(
             [*summary, user_message(question)],
@@ -110,12 +115,8 @@ class _Engine:
             temperature=bench.options.temperature,
             max_output_tokens=bench.options.reply_tokens,
         )
-        found = candidate_from_reply(response.output_text, suspect, bench.sources[suspect.path])
+        found = candidate_from_reply(response.output_text, suspect, sources[suspect.path])
         return [found] if found is not None else []
-
-    def _line(self, suspect: Suspect) -> str:
-        lines = self.bench.sources.get(suspect.path, "").splitlines()
-        return lines[suspect.line - 1] if 0 < suspect.line <= len(lines) else ""
 
     def _round_text(self, results: Sequence[tuple[Candidate, Verdict]]) -> str:
         shown = [f"- {c.description}: {v.outcome} ({v.detail})" for c, v in results[:SHOWN_TRIED]]
@@ -123,16 +124,16 @@ class _Engine:
             shown.append(f"- and {len(results) - SHOWN_TRIED} more")
         return self.prompts.render("round", tried="\n".join(shown))
 
-    async def _rate(self, winners: list[Candidate]) -> Candidate:
+    async def _rate(self, wins: list[Win]) -> Win:
         """The smallest fix; among equally small ones, the one the model rates best."""
-        smallest = min(c.size for c in winners)
-        best = [c for c in winners if c.size == smallest]
+        smallest = min(w.candidate.size for w in wins)
+        best = [w for w in wins if w.candidate.size == smallest]
         if len(best) == 1:
             return best[0]
-        choices = "\n".join(f"{i}. {c.description}" for i, c in enumerate(best, 1))
+        choices = "\n".join(f"{i}. {w.description}" for i, w in enumerate(best, 1))
         try:
             self.bench.conversation.check_budget()
-        except Exception:  # no turn left to ask: the first of them
+        except BudgetExceeded:  # no turn left to ask: the first of them
             return best[0]
         reply = await self.bench.conversation.turn(
             [user_message(self.prompts.render("rate", choices=choices))],
@@ -146,51 +147,31 @@ class _Engine:
 
     # --- the engine's share ------------------------------------------------------------
 
-    def _operator_candidates(self) -> list[Candidate]:
+    def _operator_candidates(
+        self, sources: Mapping[str, str], tried: set[tuple[str, str]]
+    ) -> list[Candidate]:
+        """Every operator's candidates at the suspect lines, best suspects first."""
         bench = self.bench
-        hint = Hint.from_failure(bench.baseline.failures[0].message)
         score = {(s.path, s.line): s.score for s in bench.suspects}
         found: list[tuple[float, int, Candidate]] = []
         for path in dict.fromkeys(s.path for s in bench.suspects):
-            source = bench.sources.get(path)
+            source = sources.get(path)
             if source is None:
                 continue
-            for rank, cand in enumerate(candidates(path, source, bench.suspects, hint=hint)):
-                if (cand.path, cand.new_source) not in self.tried:
+            for rank, cand in enumerate(candidates(path, source, bench.suspects, hint=self.hint)):
+                if (cand.path, cand.new_source) not in tried:
                     found.append((-score.get((cand.path, cand.line), 0.0), rank, cand))
         found.sort(key=lambda t: (t[0], t[1]))
         return [cand for _, _, cand in found]
-
-    def _validate(
-        self, batch: Sequence[Candidate]
-    ) -> tuple[list[tuple[Candidate, Verdict]], list[Candidate]]:
-        """Try the batch in order: what was tried, and the fixes found (after the first one,
-        at most ``EXTRA_CANDIDATES`` more are tried)."""
-        results: list[tuple[Candidate, Verdict]] = []
-        winners: list[Candidate] = []
-        first_win = 0
-        for cand in batch:
-            if winners and len(results) >= first_win + EXTRA_CANDIDATES:
-                break
-            if (cand.path, cand.new_source) in self.tried:
-                continue
-            self.bench.conversation.check_budget()
-            self.tried.add((cand.path, cand.new_source))
-            verdict = self._check(cand)
-            results.append((cand, verdict))
-            if verdict.outcome == "fixed":
-                first_win = first_win or len(results)
-                winners.append(cand)
-            elif verdict.outcome == "improved" and not winners:
-                self._keep(cand, verdict)
-                break
-        return results, winners
 
     def _check(self, cand: Candidate) -> Verdict:
         bench = self.bench
         self.ids += 1
         self.ids_of[cand] = self.ids
-        original = bench.sources.get(cand.path, "")
+        try:
+            original = bench.files.read(cand.path)  # the branch's text, not the first one
+        except CodeagentError:
+            original = ""
         bench.emit(
             CandidateProposed(
                 self.ids,
@@ -206,15 +187,10 @@ class _Engine:
         bench.emit(CandidateTested(self.ids, verdict.outcome, verdict.detail, verdict.seconds))
         return verdict
 
-    def _keep(self, cand: Candidate, verdict: Verdict) -> None:
-        """An improvement stays; later candidates are made from the new text."""
-        bench = self.bench
-        bench.files.write(cand.path, cand.new_source)
-        bench.sources[cand.path] = cand.new_source
-        bench.validator.targets = tuple(
-            t for t in bench.validator.targets if t not in verdict.passing_targets
-        )
-        self.queue = deque(self._operator_candidates())
+
+def _line(sources: Mapping[str, str], suspect: Suspect) -> str:
+    lines = sources.get(suspect.path, "").splitlines()
+    return lines[suspect.line - 1] if 0 < suspect.line <= len(lines) else ""
 
 
 def candidate_from_reply(reply: str, suspect: Suspect, source: str) -> Candidate | None:

@@ -85,6 +85,7 @@ async def fix(
         output_tokens=totals.output_tokens,
         model_seconds=round(usage.model_seconds, 3),
         test_seconds=round(usage.test_seconds, 3),
+        setup_seconds=round(usage.setup_seconds, 3),
     )
     emit(finished)
     return finished
@@ -141,8 +142,8 @@ def _prepare(
         raise TestRunError(f"the tests could not run: {last[0][:300]}")
     if baseline.green:
         raise NothingToFix()
-    sources = _sources(files, baseline)
     start = time.monotonic()
+    sources = _sources(files, baseline)
     suspects = localise(baseline, sources)
     emit(
         Localised(
@@ -153,6 +154,7 @@ def _prepare(
     focus = list(dict.fromkeys([s.path for s in suspects[:10]]))
     view = repo_map(files.root, focus, options.map_tokens, cache_for=index_cache_for)
     emit(ContextBuilt(view.tokens, view.files, tuple(focus)))
+    usage.setup_seconds = time.monotonic() - start
     validator = Validator(
         files,
         tests,

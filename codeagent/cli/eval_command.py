@@ -19,7 +19,7 @@ from codeagent.errors import ConfigError
 
 COLUMNS = (
     "| repo | fixed | turns | wall time | model / tests | candidates | bytes sent "
-    "| full resend would send | cached / input tokens | agent work per turn |\n"
+    "| full resend would send | cached / input tokens | agent: setup / per turn |\n"
     "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 )
 
@@ -92,10 +92,12 @@ def _row(repo: Path, r: dict[str, Any]) -> str:
         return f"| {repo.name} | error: {r['reason'][:60]} | | {r['wall']:.1f} s | | | | | | |"
     mark = "yes" if r["outcome"] == "fixed" else f"no ({r['outcome']})"
     agent = r["seconds"] - r.get("model_seconds", 0.0) - r.get("test_seconds", 0.0)
-    per_turn = max(0.0, agent) / max(1, r["turns"]) * 1000
+    setup = r.get("setup_seconds", 0.0)
+    per_turn = max(0.0, agent - setup) / max(1, r["turns"]) * 1000
     return (
         f"| {repo.name} | {mark} | {r['turns']} | {r['wall']:.1f} s | "
         f"{r.get('model_seconds', 0.0):.1f} s / {r.get('test_seconds', 0.0):.1f} s | "
         f"{r['candidates']} | {r['bytes_sent']:,} B | {r['full_resend_bytes']:,} B | "
-        f"{r['cached_tokens']:,} / {r['input_tokens']:,} | {per_turn:.0f} ms |"
+        f"{r['cached_tokens']:,} / {r['input_tokens']:,} | "
+        f"{setup * 1000:.0f} ms / {per_turn:.0f} ms |"
     )

@@ -129,7 +129,7 @@ def finished_line(event: Finished) -> str:
         f"{event.seconds:.1f} s, {event.candidates} candidates, {event.bytes_sent:,} B sent "
         f"(full resend: {event.full_resend_bytes:,} B), cached tokens {ratio}; model "
         f"{event.model_seconds:.1f} s, tests {event.test_seconds:.1f} s, agent "
-        f"{event.agent_seconds:.2f} s"
+        f"{event.setup_seconds * 1000:.0f} ms setup + {event.per_turn_seconds * 1000:.0f} ms a turn"
     )
 
 

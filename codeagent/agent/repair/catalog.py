@@ -20,6 +20,7 @@ from codeagent.agent.repair import (
     defaults,
     guards,
     handlers,
+    insertions,
     literals,
     names,
     operators,
@@ -75,6 +76,18 @@ CATALOG: tuple[Operator, ...] = (
     Operator("mutable_default", defaults.mutable_default, 10, "estimate: pylint W0102"),
     Operator("swap_arguments", swaps.swap_arguments, 8, "TSSB-3M Same Function Swap Args"),
     Operator("swap_operands", swaps.swap_operands, 8, "estimate: as Same Function Swap Args"),
+    Operator(
+        "reset_in_loop",
+        insertions.reset_in_loop,
+        15,
+        "estimate: missing statement (GenProg insert)",
+    ),
+    Operator(
+        "flush_after_loop",
+        insertions.flush_after_loop,
+        15,
+        "estimate: missing statement (GenProg insert)",
+    ),
 )
 
 # Exception names that make an operator likelier (its prior is multiplied by the factor).

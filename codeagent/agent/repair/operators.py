@@ -111,7 +111,11 @@ def _arithmetic_at(
     if token is None or not on_line(file, token[0], line):
         return
     symbol, alternatives = _ARITHMETIC[type(node.op)]
+    left = node.target if isinstance(node, ast.AugAssign) else node.left
+    right = node.value if isinstance(node, ast.AugAssign) else node.right
     for new, weight in alternatives:
+        if _identity(new, left, right):
+            continue  # `n - 1` -> `n * 1` is `n`: the edit that drops the operand says it plainly
         if augmented:
             # A statement is no expression to reparse; swapping one augmented-assignment
             # token for another is valid by construction.
@@ -119,6 +123,25 @@ def _arithmetic_at(
         else:
             splice = replace(file, node, parent, _swap_token(file, node, token, new))
         yield edit("arithmetic", splice, symbol + suffix, new + suffix, token[0], weight=weight)
+
+
+_IDENTITY_RIGHT = {"*": 1, "/": 1, "//": 1, "**": 1, "+": 0, "-": 0, "<<": 0, ">>": 0}
+_IDENTITY_LEFT = {"*": 1, "+": 0}
+
+
+def _identity(op: str, left: ast.AST, right: ast.AST) -> bool:
+    """Whether ``left op right`` is just one of its operands (``x * 1``, ``0 + x``)."""
+
+    def number(node: ast.AST, value: int) -> bool:
+        return (
+            isinstance(node, ast.Constant)
+            and type(node.value) in (int, float)
+            and node.value == value
+        )
+
+    return (op in _IDENTITY_RIGHT and number(right, _IDENTITY_RIGHT[op])) or (
+        op in _IDENTITY_LEFT and number(left, _IDENTITY_LEFT[op])
+    )
 
 
 def boolean_operator(file: SourceFile, line: int, hint: Hint) -> Iterator[Edit]:
