@@ -27,7 +27,7 @@ class FixOptions:
     code_lines: int = 60
     """Lines of suspect code in the static prefix."""
     temperature: float = 0.2
-    reply_tokens: int = 48
+    reply_tokens: int = 32
     """Longest model reply in the guided strategy (one line of code)."""
 
 

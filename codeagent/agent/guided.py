@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from codeagent.agent.bench import Bench
 from codeagent.agent.candidate import Candidate
@@ -26,13 +26,13 @@ from codeagent.agent.repair import Hint, candidates
 from codeagent.agent.search import Search, Win
 from codeagent.agent.suspects import Suspect
 from codeagent.agent.validate import Verdict
-from codeagent.errors import CodeagentError
 from codeagent.protocol.items import Item, user_message
 from codeagent.tools.patch import unified_diff
 
 FIRST_BATCH = 24
-MAX_BATCH = 192
-SHOWN_TRIED = 6
+MAX_BATCH = 768
+"""Batches double each round: the model's turns cost seconds, a candidate tens of ms."""
+SHOWN_TRIED = 4
 """Outcomes of a round told to the model (the rest are counted)."""
 
 
@@ -50,6 +50,8 @@ class _Engine:
         self.ids = 0
         self.ids_of: dict[Candidate, int] = {}
         self.hint = Hint.from_failure(bench.baseline.failures[0].message)
+        self.sources: dict[str, str] = bench.sources
+        """The texts of the branch being tried (what candidates are diffed against)."""
 
     async def run(self) -> None:
         bench = self.bench
@@ -69,6 +71,7 @@ class _Engine:
                 branch = search.branches[0]
             size = min(MAX_BATCH, FIRST_BATCH * 2 ** (round_no - 1))
             batch = search.batch(branch, size, proposed)
+            self.sources = search.sources(branch)
             results, wins = search.validate(
                 branch, batch, self._check, bench.conversation.check_budget
             )
@@ -149,29 +152,22 @@ class _Engine:
 
     def _operator_candidates(
         self, sources: Mapping[str, str], tried: set[tuple[str, str]]
-    ) -> list[Candidate]:
-        """Every operator's candidates at the suspect lines, best suspects first."""
-        bench = self.bench
-        score = {(s.path, s.line): s.score for s in bench.suspects}
-        found: list[tuple[float, int, Candidate]] = []
-        for path in dict.fromkeys(s.path for s in bench.suspects):
-            source = sources.get(path)
+    ) -> Iterator[Candidate]:
+        """Every operator's candidates, suspect line by suspect line (best first), made only
+        as a batch asks for them: most fixes are found long before the last line."""
+        for suspect in self.bench.suspects:
+            source = sources.get(suspect.path)
             if source is None:
                 continue
-            for rank, cand in enumerate(candidates(path, source, bench.suspects, hint=self.hint)):
+            for cand in candidates(suspect.path, source, [suspect], hint=self.hint):
                 if (cand.path, cand.new_source) not in tried:
-                    found.append((-score.get((cand.path, cand.line), 0.0), rank, cand))
-        found.sort(key=lambda t: (t[0], t[1]))
-        return [cand for _, _, cand in found]
+                    yield cand
 
     def _check(self, cand: Candidate) -> Verdict:
         bench = self.bench
         self.ids += 1
         self.ids_of[cand] = self.ids
-        try:
-            original = bench.files.read(cand.path)  # the branch's text, not the first one
-        except CodeagentError:
-            original = ""
+        original = self.sources.get(cand.path, "")  # the branch's text, not the first one
         bench.emit(
             CandidateProposed(
                 self.ids,

@@ -21,9 +21,11 @@ class Fixed(Stop):
     outcome = "fixed"
     exit_code = 0
 
-    def __init__(self, description: str) -> None:
+    def __init__(self, description: str, patch: str = "") -> None:
         super().__init__(description)
         self.description = description
+        self.patch = patch
+        """The work copy's diff, when the strategy has it already (else the session asks)."""
 
 
 class NothingToFix(Stop):

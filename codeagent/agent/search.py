@@ -4,14 +4,14 @@ A candidate that makes some target tests pass and breaks none is an improvement,
 a fix of two edits is found one edit at a time. But keeping the first improvement for good is
 greedy, and a wrong partial fix (the right change at the wrong occurrence) would hide the right
 one. So each improvement opens a ``Branch``: the program with that edit kept, its own targets
-and its own candidates, and rounds go round-robin over the branches, the original first. A
+and its own candidates, and rounds go to the branches in turn, the deeper ones more often. A
 branch whose candidates run out is dropped; branches are bounded in number and depth.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from codeagent.agent.candidate import Candidate
@@ -22,8 +22,29 @@ MAX_DEPTH = 3
 EXTRA_CANDIDATES = 12
 """After a first fix, how many more candidates of its batch may compete with it."""
 
-MakeCandidates = Callable[[Mapping[str, str], set[tuple[str, str]]], list[Candidate]]
-"""Candidates for the given sources, leaving out (path, text) pairs already tried."""
+MakeCandidates = Callable[[Mapping[str, str], set[tuple[str, str]]], Iterable[Candidate]]
+"""Candidates for the given sources, best first, leaving out (path, text) pairs already tried;
+made lazily: a batch takes only the candidates it needs."""
+
+
+class Pending:
+    """The candidates of a branch still to try: an iterator with a look-ahead of one."""
+
+    def __init__(self, found: Iterable[Candidate] = ()) -> None:
+        self._found: Iterator[Candidate] = iter(found)
+        self._next: Candidate | None = None
+
+    def __bool__(self) -> bool:
+        if self._next is None:
+            self._next = next(self._found, None)
+        return self._next is not None
+
+    def popleft(self) -> Candidate:
+        if not self:
+            raise IndexError("no candidate left")
+        found, self._next = self._next, None
+        assert found is not None
+        return found
 
 
 @dataclass
@@ -34,8 +55,10 @@ class Branch:
     """The tests still failing here."""
     steps: tuple[str, ...] = ()
     """The improvements, described."""
-    queue: deque[Candidate] = field(default_factory=deque)
+    queue: Pending = field(default_factory=Pending)
     tried: set[tuple[str, str]] = field(default_factory=set)
+    served: int = 0
+    """Rounds this branch has had."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,27 +89,40 @@ class Search:
         self.original = dict(sources)
         self.make = make
         root = Branch({}, validator.targets)
-        root.queue = deque(make(self.original, root.tried))
+        root.queue = Pending(make(self.original, root.tried))
         self.branches: deque[Branch] = deque([root])
 
     def sources(self, branch: Branch) -> dict[str, str]:
         return {**self.original, **branch.changes}
 
     def next_branch(self) -> Branch | None:
-        """The branch whose turn it is (round-robin), or ``None`` when all are exhausted."""
-        for _ in range(len(self.branches)):
-            branch = self.branches[0]
-            self.branches.rotate(-1)
-            if branch.queue:
-                return branch
-        return None
+        """The branch whose turn it is, or ``None`` when all are exhausted.
+
+        Weighted round-robin: a branch gets rounds in proportion to ``2 ** depth``, so the
+        programs closer to passing are explored more, and the original still gets its share
+        (a wrong partial fix must not starve the right one)."""
+        live = [b for b in self.branches if b.queue]
+        self.branches = deque(live)
+        if not live:
+            return None
+        branch = min(live, key=lambda b: (b.served / 2 ** len(b.steps), -len(b.steps)))
+        branch.served += 1
+        return branch
 
     def batch(self, branch: Branch, size: int, first: Sequence[Candidate] = ()) -> list[Candidate]:
         """``first`` (the model's), then the branch's next candidates, untried ones only."""
-        out = [c for c in first if (c.path, c.new_source) not in branch.tried]
-        while branch.queue and len(out) < size:
-            cand = branch.queue.popleft()
-            if (cand.path, cand.new_source) not in branch.tried:
+        out: list[Candidate] = []
+        seen: set[tuple[str, str]] = set()
+        pending = iter(first)
+        while len(out) < size:
+            cand = next(pending, None)
+            if cand is None:
+                if not branch.queue:
+                    break
+                cand = branch.queue.popleft()
+            key = (cand.path, cand.new_source)
+            if key not in branch.tried and key not in seen:
+                seen.add(key)
                 out.append(cand)
         return out
 
@@ -103,24 +139,34 @@ class Search:
         raises when time is up. The work copy is back to the original program afterwards.
         """
         self._enter(branch)
+        try:
+            with self.validator.deferred():
+                return self._run(branch, batch, check, budget)
+        finally:
+            self._leave(branch)
+
+    def _run(
+        self,
+        branch: Branch,
+        batch: Sequence[Candidate],
+        check: Callable[[Candidate], Verdict],
+        budget: Callable[[], None],
+    ) -> tuple[list[tuple[Candidate, Verdict]], list[Win]]:
         results: list[tuple[Candidate, Verdict]] = []
         wins: list[Win] = []
         first_win = 0
-        try:
-            for cand in batch:
-                if wins and len(results) >= first_win + EXTRA_CANDIDATES:
-                    break
-                budget()
-                branch.tried.add((cand.path, cand.new_source))
-                verdict = check(cand)
-                results.append((cand, verdict))
-                if verdict.outcome == "fixed":
-                    first_win = first_win or len(results)
-                    wins.append(Win(branch, cand))
-                elif verdict.outcome == "improved" and not wins:
-                    self._improved(branch, cand, verdict)
-        finally:
-            self._leave(branch)
+        for cand in batch:
+            if wins and len(results) >= first_win + EXTRA_CANDIDATES:
+                break
+            budget()
+            branch.tried.add((cand.path, cand.new_source))
+            verdict = check(cand)
+            results.append((cand, verdict))
+            if verdict.outcome == "fixed":
+                first_win = first_win or len(results)
+                wins.append(Win(branch, cand))
+            elif verdict.outcome == "improved" and not wins:
+                self._improved(branch, cand, verdict)
         return results, wins
 
     def _improved(self, branch: Branch, cand: Candidate, verdict: Verdict) -> None:
@@ -131,9 +177,9 @@ class Search:
             targets=tuple(t for t in branch.targets if t not in verdict.passing_targets),
             steps=(*branch.steps, cand.description),
         )
-        child.queue = deque(self.make(self.sources(child), child.tried))
-        # Next in line after the branch that found it: improvements are explored early.
-        self.branches.appendleft(child)
+        child.queue = Pending(self.make(self.sources(child), child.tried))
+        child.served = branch.served  # it starts level with its parent, then gets more rounds
+        self.branches.append(child)
 
     def _enter(self, branch: Branch) -> None:
         for path, text in branch.changes.items():

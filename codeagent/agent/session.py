@@ -19,7 +19,15 @@ from codeagent.agent.conversation import Conversation, Emit, Usage
 from codeagent.agent.events import ContextBuilt, Finished, Localised, SuspectLine
 from codeagent.agent.guided import run_guided
 from codeagent.agent.localise import localise
-from codeagent.agent.outcome import EXIT_MODEL, EXIT_TESTS, EXIT_USAGE, GaveUp, NothingToFix, Stop
+from codeagent.agent.outcome import (
+    EXIT_MODEL,
+    EXIT_TESTS,
+    EXIT_USAGE,
+    Fixed,
+    GaveUp,
+    NothingToFix,
+    Stop,
+)
 from codeagent.agent.runs import tests_event
 from codeagent.agent.toolcalls import run_tools
 from codeagent.agent.validate import Files, Tests, Validator
@@ -66,9 +74,12 @@ async def fix(
         raise GaveUp("the strategy ended without a fix")
     except Stop as stop:
         outcome, code, reason = stop.outcome, stop.exit_code, str(stop)
+        patch = stop.patch if isinstance(stop, Fixed) else ""
     except CodeagentError as exc:
         outcome, code, reason = "error", exit_code_of(exc), f"{type(exc).__name__}: {exc}"
-    patch = files.diff() if outcome == "fixed" else ""
+        patch = ""
+    if outcome == "fixed" and not patch:
+        patch = files.diff()
     totals = conversation.totals()
     finished = Finished(
         outcome=outcome,

@@ -13,7 +13,8 @@ can be tested without processes.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -81,14 +82,32 @@ class Validator:
         self.allow_test_edits = allow_test_edits
         self.timeout = timeout
         self.runs = 0
+        self._held: dict[str, str] | None = None
+        """Inside ``deferred``: path -> original text of files holding a candidate now."""
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Within, a tried file is put back only at the end (or when a kept candidate makes
+        its text the new original): consecutive candidates of one file cost one write each,
+        not two. On leaving, every file is as it was (or as kept)."""
+        self._held = {}
+        try:
+            yield
+        finally:
+            held, self._held = self._held, None
+            for path, text in held.items():
+                self.files.write(path, text)
 
     def check(self, candidate: Candidate, *, keep: bool = False) -> Verdict:
         """Try ``candidate``; with ``keep`` a fix (or an improvement) stays in the work copy."""
         start = time.monotonic()
         if is_test_file(candidate.path) and not self.allow_test_edits:
             return Verdict("rejected", "edits a test file (--allow-test-edits to permit)", 0.0)
+        held = self._held
         try:
-            original = self.files.read(candidate.path)
+            original = held.get(candidate.path) if held is not None else None
+            if original is None:
+                original = self.files.read(candidate.path)
         except WorkspaceError as exc:
             return Verdict("rejected", str(exc), 0.0)
         if candidate.new_source == original:
@@ -102,7 +121,12 @@ class Validator:
             verdict = self._judge(start)
             return verdict
         finally:
-            if not (keep and verdict is not None and verdict.outcome in ("fixed", "improved")):
+            if keep and verdict is not None and verdict.outcome in ("fixed", "improved"):
+                if held is not None:
+                    held.pop(candidate.path, None)
+            elif held is not None:
+                held.setdefault(candidate.path, original)
+            else:
                 self.files.write(candidate.path, original)
 
     def _judge(self, start: float) -> Verdict:

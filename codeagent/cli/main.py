@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=10240,
         help="tokens per KV cache: room for the loop (prefix + turns x ~330 tokens)",
     )
+    agent = suites.add_parser("agent", help="the agent's own work per turn (model, tests apart)")
+    agent.add_argument("repos", nargs="*", default=["sample_repos/calc"], help="projects")
+    agent.add_argument("--runs", type=int, default=5, help="measured runs per repo (5)")
     return parser
 
 
@@ -199,6 +202,15 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def run_bench(args: argparse.Namespace) -> int:
+    if args.suite == "agent":
+        from pathlib import Path  # noqa: PLC0415
+
+        from codeagent.cli.bench_agent import run_agent_bench  # noqa: PLC0415
+
+        if args.runs < 1:
+            raise ConfigError("--runs must be at least 1")
+        print(run_agent_bench([Path(r) for r in args.repos], args.runs), flush=True)
+        return 0
     if args.suite == "wire":
         from codeagent.cli.bench import run_wire_bench  # noqa: PLC0415 (starts a server)
 

@@ -218,16 +218,46 @@ def unified_diff(path: str, old: str | None, new: str | None, *, context: int = 
         out.append("new file mode 100644\n")
     elif new is None:
         out.append("deleted file mode 100644\n")
+    a, b = split_lines(old or ""), split_lines(new or "")
+    # Only the changed window goes to difflib (its matcher is quadratic in the worst case and
+    # slow on whole files); hunk headers are shifted back by the lines left out in front.
+    skip = _common_prefix(a, b)
+    tail = _common_prefix(a[skip:][::-1], b[skip:][::-1])
+    start = max(0, skip - context)
     lines = difflib.unified_diff(
-        split_lines(old or ""),
-        split_lines(new or ""),
+        a[start : max(start, len(a) - tail + context)],
+        b[start : max(start, len(b) - tail + context)],
         DEV_NULL if old is None else f"a/{path}",
         DEV_NULL if new is None else f"b/{path}",
         n=context,
         lineterm="\n",
     )
-    out.extend(line if line.endswith("\n") else f"{line}\n{NO_NEWLINE}" for line in lines)
+    for line in lines:
+        text = (
+            _HUNK_HEADER.sub(lambda m: _shifted(m, start), line)
+            if start and line[:2] == "@@"
+            else line
+        )
+        out.append(text if text.endswith("\n") else f"{text}\n{NO_NEWLINE}")
     return "".join(out)
+
+
+_HUNK_HEADER = re.compile(r"([-+])(\d+)(,\d+)?")
+
+
+def _shifted(match: re.Match[str], by: int) -> str:
+    """``-12,4`` read in a window that starts ``by`` lines in: ``-(12 + by),4`` (an empty range
+    names the line before it, and shifts the same)."""
+    return f"{match.group(1)}{int(match.group(2)) + by}{match.group(3) or ''}"
+
+
+def _common_prefix(a: list[str], b: list[str]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 # --- from unidiff's objects to ours ------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from codeagent.agent.candidate import Candidate
 from codeagent.agent.repair.catalog import CATALOG, Operator, boost
@@ -39,7 +40,7 @@ def candidates(
     for suspect in suspects:
         if suspect.path == path:
             scores[suspect.line] = max(suspect.score, scores.get(suspect.line, suspect.score))
-    file = SourceFile.parse(source) if scores else None
+    file = _parsed(source) if scores else None
     if file is None:
         return []
     hint = hint or Hint()
@@ -61,6 +62,12 @@ def candidates(
                 prior = share * sites[edit.site] * edit.weight / totals[edit.site]
                 collector.add(operator, edit, score, prior)
     return collector.ranked(limit)
+
+
+@lru_cache(maxsize=8)
+def _parsed(source: str) -> SourceFile | None:
+    """One parse per text: the agent asks line by line, best suspects first."""
+    return SourceFile.parse(source)
 
 
 Identity = tuple[tuple[int, int, str], ...]
