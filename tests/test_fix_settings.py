@@ -1,0 +1,66 @@
+"""``codeagent fix`` settings: merged once, bad values are clear errors, the interpreter found."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from codeagent.cli.fix_settings import FixSettings, find_python, merge_fix, pytest_args
+from codeagent.errors import ConfigError
+
+
+def test_defaults_file_environment_flags(tmp_path: Path) -> None:
+    assert merge_fix(tmp_path, {}, {}) == FixSettings()
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.codeagent.fix]\nmax-turns = 9\nstrategy = 'tools'\nallow-test-edits = true\n"
+    )
+    settings = merge_fix(
+        tmp_path,
+        {"CODEAGENT_STRATEGY": "guided", "CODEAGENT_BASE_URL": "http://h:1/v1"},
+        {"max_turns": None, "max_time": 60.0},
+    )
+    assert (settings.max_turns, settings.strategy, settings.allow_test_edits) == (9, "guided", True)
+    assert (settings.base_url, settings.max_time) == ("http://h:1/v1", 60.0)
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        ({"strategy": "clever"}, "--strategy must be one of"),
+        ({"transport": "carrier-pigeon"}, "--transport must be one of"),
+        ({"max_turns": -1}, "--max-turns must not be negative"),
+        ({"max_time": "soon"}, "'max_time' in the flags must be float"),
+        ({"allow_test_edits": "maybe"}, "'allow_test_edits' in the flags must be bool"),
+    ],
+)
+def test_bad_values_are_one_clear_line(tmp_path: Path, flags: dict[str, object], message: str):
+    with pytest.raises(ConfigError, match=message):
+        merge_fix(tmp_path, {}, flags)
+
+
+def test_the_repositorys_own_interpreter_is_found(tmp_path: Path) -> None:
+    project = tmp_path / "repo" / "pkg"
+    project.mkdir(parents=True)
+    assert find_python(project, "") == sys.executable  # none: ours
+    venv_python = tmp_path / "repo" / ".venv" / "bin" / "python"
+    venv_python.parent.mkdir(parents=True)
+    venv_python.write_text("")
+    assert find_python(project, "") == str(venv_python)  # found in a folder above
+    with pytest.raises(ConfigError, match="no such interpreter"):
+        find_python(project, str(tmp_path / "nope"))
+
+
+@pytest.mark.parametrize(
+    ("command", "args"),
+    [
+        ("", []),
+        ("pytest -x tests/unit", ["-x", "tests/unit"]),
+        ("python -m pytest -k 'not slow'", ["-k", "not slow"]),
+        ("/usr/bin/py.test", []),
+        ("make test", None),
+    ],
+)
+def test_pytest_commands_are_read_for_their_arguments(command: str, args: list[str] | None):
+    assert pytest_args(command) == args
