@@ -200,3 +200,22 @@ def test_apply_commits_on_a_branch_and_refuses_a_dirty_file(repo: Path, scripted
     assert "uncommitted" in err
     assert fingerprint(repo) == dirty  # refused: nothing changed, the patch is saved
     assert "patch:" in err
+
+
+def test_a_full_context_window_starts_a_fresh_chain_on_the_same_connection(
+    repo: Path, scripted: Any
+) -> None:
+    url, model = scripted(
+        Step(context_full=True),
+        Step(say="return sum(values) / len(values)"),
+        Step(say="1", expect="Reply with the number"),  # two equal fixes: the model rates
+    )
+    code, events, err = fix(repo, url, "--strategy", "guided")
+    assert code == 0, err
+    notes = [e["message"] for e in of_kind(events, "note")]
+    assert any("context is full" in n for n in notes)
+    turns = [e["stats"] for e in of_kind(events, "turn_finished")]
+    assert sum(t["handshakes"] for t in turns) == 1
+    assert [t["generate"] for t in turns][:2] == [False, False]  # warmed up twice
+    assert model.played == 3
+    assert of_kind(events, "fix_found")[0]["description"].startswith("line 20: `return")

@@ -20,13 +20,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from codeagent.agent.bench import Bench
 from codeagent.agent.candidate import Candidate
 from codeagent.agent.context import code_of_test, failure_text, suspect_code
-from codeagent.agent.events import CandidateProposed, CandidateTested, FixFound
+from codeagent.agent.events import CandidateProposed, CandidateTested, FixFound, Note
 from codeagent.agent.outcome import BudgetExceeded, Fixed, GaveUp
 from codeagent.agent.repair import Hint, candidates
 from codeagent.agent.search import Search, Win
 from codeagent.agent.suspects import Suspect
 from codeagent.agent.validate import Verdict
+from codeagent.errors import ContextLengthExceeded
 from codeagent.protocol.items import Item, user_message
+from codeagent.protocol.response import Response
 from codeagent.tools.patch import unified_diff
 
 FIRST_BATCH = 24
@@ -68,7 +70,7 @@ class _Engine:
             if branch is None:
                 if not proposed:
                     raise GaveUp(f"no candidate left after {bench.usage.candidates} tried")
-                branch = search.branches[0]
+                branch = search.root
             size = min(MAX_BATCH, FIRST_BATCH * 2 ** (round_no - 1))
             batch = search.batch(branch, size, proposed)
             self.sources = search.sources(branch)
@@ -112,14 +114,27 @@ class _Engine:
         self.asked.add((suspect.path, suspect.line))
         text = _line(sources, suspect).strip()
         question = self.prompts.render("propose", line=suspect.line, path=suspect.path, text=text)
-        response = await bench.conversation.turn(
-            [*summary, user_message(question)],
-            "propose",
-            temperature=bench.options.temperature,
-            max_output_tokens=bench.options.reply_tokens,
-        )
+        ask = [*summary, user_message(question)]
+        try:
+            response = await self._propose(ask)
+        except ContextLengthExceeded:
+            # The rounds filled the model's window: start over from the static context (the
+            # engine keeps what was tried; the model only loses the old rounds' outcomes).
+            bench.emit(Note("info", "the model's context is full: starting a fresh chain"))
+            bench.conversation.client.forget()
+            await bench.conversation.warmup([user_message(self._context())])
+            response = await self._propose([user_message(question)])
         found = candidate_from_reply(response.output_text, suspect, sources[suspect.path])
         return [found] if found is not None else []
+
+    async def _propose(self, items: list[Item]) -> Response:
+        options = self.bench.options
+        return await self.bench.conversation.turn(
+            items,
+            "propose",
+            temperature=options.temperature,
+            max_output_tokens=options.reply_tokens,
+        )
 
     def _round_text(self, results: Sequence[tuple[Candidate, Verdict]]) -> str:
         shown = [f"- {c.description}: {v.outcome} ({v.detail})" for c, v in results[:SHOWN_TRIED]]

@@ -88,9 +88,10 @@ class Search:
         self.validator = validator
         self.original = dict(sources)
         self.make = make
-        root = Branch({}, validator.targets)
-        root.queue = Pending(make(self.original, root.tried))
-        self.branches: deque[Branch] = deque([root])
+        self.root = Branch({}, validator.targets)
+        """The original program (kept when its candidates run out: the model may add some)."""
+        self.root.queue = Pending(make(self.original, self.root.tried))
+        self.branches: deque[Branch] = deque([self.root])
 
     def sources(self, branch: Branch) -> dict[str, str]:
         return {**self.original, **branch.changes}

@@ -10,7 +10,9 @@ apart fails loudly instead of passing by accident.
 
 Script file: a JSON array of steps, each an object with one of
 ``{"say": TEXT}``, ``{"call": NAME, "arguments": {...}}`` (a function call), ``{"crash": true}``
-(the server process exits at once: a server dying mid-run), and optionally ``"expect": TEXT``.
+(the server process exits at once: a server dying mid-run), ``{"context_full": true}`` (the
+request is refused with ``context_length_exceeded``, as a full context window would), and
+optionally ``"expect": TEXT``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from codeagent.protocol.generation import (
     Finish,
     Prompt,
     TextDelta,
+    context_length_exceeded,
 )
 from codeagent.protocol.items import FunctionCallOutput, Message
 from codeagent.protocol.response import Usage
@@ -42,6 +45,7 @@ class Step:
     call: str | None = None
     arguments: dict[str, Any] = field(default_factory=dict)
     crash: bool = False
+    context_full: bool = False
     expect: str | None = None
     """Text that must appear in the last input item of the request this step answers."""
 
@@ -54,10 +58,14 @@ class Step:
             call=obj.get("call"),
             arguments=dict(obj.get("arguments") or {}),
             crash=bool(obj.get("crash")),
+            context_full=bool(obj.get("context_full")),
             expect=obj.get("expect"),
         )
-        if sum((step.say is not None, step.call is not None, step.crash)) != 1:
-            raise ConfigError(f"script step {index} needs exactly one of say, call, crash")
+        kinds = (step.say is not None, step.call is not None, step.crash, step.context_full)
+        if sum(kinds) != 1:
+            raise ConfigError(
+                f"script step {index} needs exactly one of say, call, crash, context_full"
+            )
         return step
 
 
@@ -107,6 +115,8 @@ class ScriptedBackend:
             )
         if step.crash:
             os._exit(70)  # the whole server process dies, as a killed server would
+        if step.context_full:
+            raise context_length_exceeded(f"the script fills the window at step {index}")
         yield Accepted()
         if step.call is not None:
             yield CallStart(step.call)

@@ -131,6 +131,13 @@ class ResponsesClient:
         dropped, self.pending = self.pending, []
         return dropped
 
+    def forget(self) -> None:
+        """Start a new conversation on the same connection (the old chain is dropped): what a
+        client does after ``context_length_exceeded``, before sending a compacted history."""
+        self.history, self.pending = [], []
+        self.last_response_id = None
+        self._chain_on_connection = False
+
     async def turn(self, items: Sequence[Item], *, generate: bool = True) -> TurnResult:
         """Send ``items`` as the next turn and wait for the whole response. If it raises, the
         items stay pending: the next turn sends them again unless ``drop_pending`` is called."""
