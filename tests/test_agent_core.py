@@ -279,3 +279,15 @@ def test_a_fix_of_two_edits_is_found_one_edit_at_a_time() -> None:
     assert found[0].changes == {"m.py": "a = 2\nb = 2\n"}
     assert found[0].description in ("a = 2; b = 2", "b = 2; a = 2")
     assert files.files["m.py"] == source
+
+
+def test_a_candidate_that_makes_exit_swallow_exceptions_is_rejected() -> None:
+    source = "class Bar:\n    def __exit__(self, *exc):\n        return False\n"
+    _, tests, validator = bench({"m.py": ORIGINAL, "bar.py": source})
+    swallow = Candidate("bar.py", source.replace("return False", "return True"), 3, "x", "x")
+    verdict = validator.check(swallow)
+    assert verdict.outcome == "rejected"
+    assert "swallow" in verdict.detail
+    assert tests.runs == []
+    harmless = Candidate("bar.py", source.replace("return False", "return None"), 3, "x", "x")
+    assert validator.check(harmless).outcome != "rejected"

@@ -9,6 +9,7 @@ tests end it too, as ``outcome: error`` with their exit code and one clear line.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -42,6 +43,8 @@ from codeagent.errors import (
 )
 from codeagent.tools.testresults import TestReport
 from codeagent.transport.client import ResponsesClient
+
+log = logging.getLogger(__name__)
 
 Strategy = Callable[[Bench], Awaitable[None]]
 STRATEGIES: dict[str, Strategy] = {"guided": run_guided, "tools": run_tools}
@@ -77,6 +80,10 @@ async def fix(
         patch = stop.patch if isinstance(stop, Fixed) else ""
     except CodeagentError as exc:
         outcome, code, reason = "error", exit_code_of(exc), f"{type(exc).__name__}: {exc}"
+        patch = ""
+    except Exception as exc:  # a bug of ours: one line for the user, the traceback in the log
+        log.exception("internal error")
+        outcome, code, reason = "error", EXIT_MODEL, f"internal error: {type(exc).__name__}: {exc}"
         patch = ""
     if outcome == "fixed" and not patch:
         patch = files.diff()

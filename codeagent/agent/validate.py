@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 from codeagent.agent.candidate import Candidate
+from codeagent.agent.pysource import enclosing
 from codeagent.errors import WorkspaceError
 from codeagent.tools.testresults import TestReport, is_test_file
 
@@ -103,6 +104,8 @@ class Validator:
         start = time.monotonic()
         if is_test_file(candidate.path) and not self.allow_test_edits:
             return Verdict("rejected", "edits a test file (--allow-test-edits to permit)", 0.0)
+        if swallows_exceptions(candidate):
+            return Verdict("rejected", "makes __exit__ swallow exceptions (the tests' too)", 0.0)
         held = self._held
         try:
             original = held.get(candidate.path) if held is not None else None
@@ -172,3 +175,15 @@ def _first_message(report: TestReport) -> str:
         if case.message:
             return case.message.strip().splitlines()[0][:200]
     return ""
+
+
+def swallows_exceptions(candidate: Candidate) -> bool:
+    """A context manager's ``__exit__`` that now returns a true value: every exception in the
+    ``with`` block is swallowed, the failing test's own ``assert`` included, so the test
+    "passes". A known way for a repair to overfit the tests (Tan et al., "Anti-patterns in
+    search-based program repair", FSE 2016, on removing the checks that fail)."""
+    span = enclosing(candidate.new_source, candidate.line)
+    if span is None or not span.qualname.endswith(("__exit__", "__aexit__")):
+        return False
+    line = candidate.new_source.splitlines()[candidate.line - 1].strip()
+    return line.startswith("return ") and line.split(None, 1)[1] not in ("None", "False")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 import time
@@ -34,6 +35,7 @@ from codeagent.transport.models import first_model
 
 
 def run(args: argparse.Namespace) -> int:
+    _quiet_logs()
     project = Path(args.path).resolve()
     reporter: Reporter | None = None
     try:
@@ -54,6 +56,17 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if reporter is not None:
             reporter.close()
+
+
+def _quiet_logs() -> None:
+    """Failures reach the user as one line (the ``finished`` event); tracebacks only with
+    ``CODEAGENT_DEBUG=1``."""
+    root = logging.getLogger("codeagent")
+    if os.environ.get("CODEAGENT_DEBUG"):
+        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+        return
+    root.addHandler(logging.NullHandler())
+    root.propagate = False
 
 
 def _session(project: Path, settings: FixSettings, reporter: Reporter) -> Finished:
