@@ -34,6 +34,8 @@ EVENTS: list[ev.AgentEvent] = [
     ev.ContextBuilt(120, 4, ("a.py:f",)),
     ev.TurnStarted(1, "propose"),
     ev.ModelText(1, "return a + b"),
+    ev.ModelDelta(1, "return "),
+    ev.UserInput("look at mean() first"),
     ev.TurnFinished(STATS),
     ev.ToolCalled("read_file", '{"path": "a.py"}', True, "1 def f"),
     ev.CandidateProposed(1, "binary_operator", "a.py", 3, "line 3: `-` -> `+`", "--- a/a.py\n"),

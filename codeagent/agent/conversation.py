@@ -13,9 +13,18 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from codeagent.agent.events import AgentEvent, ModelText, Note, TurnFinished, TurnStarted
+from codeagent.agent.events import (
+    AgentEvent,
+    ModelDelta,
+    ModelText,
+    Note,
+    TurnFinished,
+    TurnStarted,
+    UserInput,
+)
+from codeagent.agent.inbox import Inbox
 from codeagent.agent.outcome import Budget, BudgetExceeded
-from codeagent.protocol.items import Item
+from codeagent.protocol.items import Item, user_message
 from codeagent.protocol.request import Tool
 from codeagent.protocol.response import Response
 from codeagent.transport.client import ResponsesClient, TurnResult
@@ -45,11 +54,20 @@ class Usage:
 
 
 class Conversation:
-    def __init__(self, client: ResponsesClient, emit: Emit, budget: Budget, usage: Usage) -> None:
+    def __init__(
+        self,
+        client: ResponsesClient,
+        emit: Emit,
+        budget: Budget,
+        usage: Usage,
+        inbox: Inbox | None = None,
+    ) -> None:
         self.client = client
         self.emit = emit
         self.budget = budget
         self.usage = usage
+        self.inbox = inbox or Inbox()
+        client.on_text = lambda text: emit(ModelDelta(self.usage.turns, text))
 
     def configure(self, instructions: str, tools: Sequence[Tool] = ()) -> None:
         """The strategy's instructions and tools, sent with every request from now on."""
@@ -91,6 +109,10 @@ class Conversation:
         errors (``codeagent.errors``) and ``BudgetExceeded``."""
         self.check_budget()
         index = self.usage.turns
+        said = self.inbox.drain()
+        for text in said:
+            self.emit(UserInput(text))
+        items = [*items, *(user_message(text) for text in said)]  # last: the freshest word
         self.emit(TurnStarted(index, purpose))
         config = self.client.config
         self.client.config = replace(

@@ -88,6 +88,23 @@ class ModelText:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelDelta:
+    """A piece of the model's reply as it streams (for interfaces; not written to JSON lines,
+    where ``model_text`` carries the whole reply)."""
+
+    kind: ClassVar[str] = "model_delta"
+    index: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserInput:
+    kind: ClassVar[str] = "user_input"
+    text: str
+    """An instruction the user sent mid-session; it goes to the model with the next turn."""
+
+
+@dataclass(frozen=True, slots=True)
 class TurnFinished:
     kind: ClassVar[str] = "turn_finished"
     stats: TurnStats
@@ -182,6 +199,8 @@ AgentEvent = (
     | ContextBuilt
     | TurnStarted
     | ModelText
+    | ModelDelta
+    | UserInput
     | TurnFinished
     | ToolCalled
     | CandidateProposed
@@ -194,8 +213,9 @@ AgentEvent = (
 _KINDS: dict[str, type[Any]] = {
     cls.kind: cls
     for cls in (
-        SessionStarted, TestsRun, Localised, ContextBuilt, TurnStarted, ModelText, TurnFinished,
-        ToolCalled, CandidateProposed, CandidateTested, FixFound, Note, Finished,
+        SessionStarted, TestsRun, Localised, ContextBuilt, TurnStarted, ModelText, ModelDelta,
+        UserInput, TurnFinished, ToolCalled, CandidateProposed, CandidateTested, FixFound, Note,
+        Finished,
     )
 }  # fmt: skip
 

@@ -19,6 +19,7 @@ from codeagent.agent.context import repo_map
 from codeagent.agent.conversation import Conversation, Emit, Usage
 from codeagent.agent.events import ContextBuilt, Finished, Localised, SuspectLine
 from codeagent.agent.guided import run_guided
+from codeagent.agent.inbox import Inbox
 from codeagent.agent.localise import localise
 from codeagent.agent.outcome import (
     EXIT_MODEL,
@@ -58,10 +59,12 @@ async def fix(
     emit: Emit,
     *,
     index_cache_for: Path | None = None,
+    inbox: Inbox | None = None,
 ) -> Finished:
-    """Run the session; never raises for what a session can meet (see the module docstring)."""
+    """Run the session; never raises for what a session can meet (see the module docstring).
+    ``inbox``: instructions a person sends meanwhile; they go with the next turn."""
     usage = Usage()
-    conversation = Conversation(client, emit, options.budget, usage)
+    conversation = Conversation(client, emit, options.budget, usage, inbox)
     tests = TimedTests(tests, usage)
     try:
         bench = _prepare(

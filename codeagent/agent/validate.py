@@ -182,6 +182,8 @@ def swallows_exceptions(candidate: Candidate) -> bool:
     ``with`` block is swallowed, the failing test's own ``assert`` included, so the test
     "passes". A known way for a repair to overfit the tests (Tan et al., "Anti-patterns in
     search-based program repair", FSE 2016, on removing the checks that fail)."""
+    if "__exit__" not in candidate.new_source and "__aexit__" not in candidate.new_source:
+        return False  # the common case, without a parse
     span = enclosing(candidate.new_source, candidate.line)
     if span is None or not span.qualname.endswith(("__exit__", "__aexit__")):
         return False

@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from codeagent.agent.bench import FixOptions
+from codeagent.agent.conversation import Emit
 from codeagent.agent.events import Finished, SessionStarted
+from codeagent.agent.inbox import Inbox
 from codeagent.agent.outcome import EXIT_USAGE, Budget
 from codeagent.agent.session import exit_code_of, fix
 from codeagent.cli.fix_settings import FixSettings, find_python, merge_fix
@@ -35,20 +37,20 @@ from codeagent.transport.models import first_model
 
 
 def run(args: argparse.Namespace) -> int:
-    _quiet_logs()
+    quiet_logs()
     project = Path(args.path).resolve()
     reporter: Reporter | None = None
     try:
         if not project.is_dir():
             raise ConfigError(f"{args.path}: not a directory")
-        settings = merge_fix(project, os.environ, _flags(args))
+        settings = merge_fix(project, os.environ, flags(args))
         reporter = Reporter(
             sys.stderr,
             sys.stdout if args.json else None,
             Path(args.trajectory) if args.trajectory else None,
             verbose=args.verbose,
         )
-        finished = _session(project, settings, reporter)
+        finished = run_session(project, settings, reporter)
         return _outputs(args, project, finished)
     except CodeagentError as exc:
         print(f"codeagent: error: {exc}", file=sys.stderr)
@@ -58,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
             reporter.close()
 
 
-def _quiet_logs() -> None:
+def quiet_logs() -> None:
     """Failures reach the user as one line (the ``finished`` event); tracebacks only with
     ``CODEAGENT_DEBUG=1``."""
     root = logging.getLogger("codeagent")
@@ -69,7 +71,10 @@ def _quiet_logs() -> None:
     root.propagate = False
 
 
-def _session(project: Path, settings: FixSettings, reporter: Reporter) -> Finished:
+def run_session(
+    project: Path, settings: FixSettings, emit: Emit, inbox: Inbox | None = None
+) -> Finished:
+    """One fix session of ``project``: provider, work copy, test runner, then ``fix``."""
     python = find_python(project, settings.python)
     args = parse_test_cmd(settings.test_cmd)
     if args is None:
@@ -86,7 +91,7 @@ def _session(project: Path, settings: FixSettings, reporter: Reporter) -> Finish
             first_model(provider.base_url, api_key=provider.api_key)
         )
         options = _options(settings, provider)
-        reporter(
+        emit(
             SessionStarted(
                 repo=str(project),
                 work_copy=str(work.root),
@@ -106,7 +111,9 @@ def _session(project: Path, settings: FixSettings, reporter: Reporter) -> Finish
 
         async def main() -> Finished:
             async with client:
-                return await fix(work, tests, client, options, reporter, index_cache_for=project)
+                return await fix(
+                    work, tests, client, options, emit, index_cache_for=project, inbox=inbox
+                )
 
         return asyncio.run(main())
 
@@ -127,7 +134,7 @@ def _options(settings: FixSettings, provider: Provider) -> FixOptions:
 def _outputs(args: argparse.Namespace, project: Path, finished: Finished) -> int:
     patch_path: Path | None = None
     if finished.patch:
-        patch_path = Path(args.output) if args.output else _default_patch_path(project)
+        patch_path = Path(args.output) if args.output else default_patch_path(project)
         patch_path.parent.mkdir(parents=True, exist_ok=True)
         patch_path.write_text(finished.patch, encoding="utf-8")
         print(f"patch: {patch_path}", file=sys.stderr)
@@ -147,13 +154,13 @@ def _outputs(args: argparse.Namespace, project: Path, finished: Finished) -> int
     return finished.exit_code
 
 
-def _default_patch_path(project: Path) -> Path:
+def default_patch_path(project: Path) -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return Path(base) / "codeagent" / "fixes" / f"{project.name}-{stamp}.patch"
 
 
-def _flags(args: argparse.Namespace) -> dict[str, Any]:
+def flags(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "test_cmd": args.test_cmd,
         "python": args.python,

@@ -18,6 +18,7 @@ from codeagent.agent.events import (
     Finished,
     FixFound,
     Localised,
+    ModelDelta,
     ModelText,
     Note,
     SessionStarted,
@@ -25,6 +26,7 @@ from codeagent.agent.events import (
     ToolCalled,
     TurnFinished,
     TurnStarted,
+    UserInput,
     event_to_json,
 )
 
@@ -48,6 +50,8 @@ class Reporter:
         self.events: list[AgentEvent] = []
 
     def __call__(self, event: AgentEvent) -> None:
+        if isinstance(event, ModelDelta):
+            return  # streaming pieces: model_text carries the whole reply
         self.events.append(event)
         line = json.dumps(event_to_json(event), ensure_ascii=False)
         for sink in (self.jsonl, self._trajectory):
@@ -103,6 +107,8 @@ def progress_line(
             f"turn {s.index}{'' if s.generate else ' (warmup)'}: {s.total_time:.2f} s{ttft}, "
             f"{s.bytes_sent:,} B sent, cached {s.cached_tokens}/{s.input_tokens} tokens"
         )
+    if isinstance(event, UserInput):
+        return f"you: {event.text}"
     if isinstance(event, ToolCalled):
         return f"  tool {event.name}: {'ok' if event.ok else 'error'}: {event.summary[:80]}"
     if isinstance(event, CandidateProposed):

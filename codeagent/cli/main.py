@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="codeagent", description="A terminal bug-fixing agent for Python repositories."
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser(
         "serve", help="run the Responses-compatible server (HTTP+SSE and WebSocket on one port)"
     )
@@ -60,9 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
         fix_command,
         index_command,
         replay_command,
+        tui_command,
     )
 
     fix_command.add_parser(commands)
+    tui_command.add_parser(commands)
     eval_command.add_parser(commands)
     replay_command.add_parser(commands)
     index_command.add_parser(commands)
@@ -229,7 +231,13 @@ def run_bench(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:  # plain `codeagent`: the interface in a terminal, else the help
+        if not (sys.stdout.isatty() and sys.stdin.isatty()):
+            parser.print_help(sys.stderr)
+            return 2
+        args = parser.parse_args(["tui"])
     try:
         if args.command == "serve":
             return run_serve(args)
@@ -243,6 +251,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from codeagent.cli import fix_command  # noqa: PLC0415
 
             return fix_command.run(args)
+        if args.command == "tui":
+            from codeagent.cli.tui_command import run_tui  # noqa: PLC0415
+
+            return run_tui(args, start=False)
         if args.command == "eval":
             from codeagent.cli import eval_command  # noqa: PLC0415
 

@@ -101,6 +101,10 @@ class TextEvent:
     sequence_number: int
     extra: JsonObject = field(default_factory=dict)
 
+    @property
+    def is_delta(self) -> bool:
+        return self.type.endswith(".delta")
+
     def to_json(self) -> JsonObject:
         key = "delta" if self.type.endswith(".delta") else "text"
         return {

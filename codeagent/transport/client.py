@@ -29,7 +29,7 @@ from codeagent.errors import (
     UpgradeRefused,
 )
 from codeagent.protocol.accumulator import StreamAccumulator
-from codeagent.protocol.events import parse_server_event
+from codeagent.protocol.events import TextEvent, parse_server_event
 from codeagent.protocol.items import Item
 from codeagent.protocol.request import CreateRequest, Tool
 from codeagent.protocol.response import Response
@@ -99,6 +99,8 @@ class ResponsesClient:
         self._chain_on_connection = False
         """True while ``last_response_id`` lives in this connection's cache (or in the store)."""
         self.stats: list[TurnStats] = []
+        self.on_text: Callable[[str], None] | None = None
+        """Called with each text delta as it arrives (an interface streaming the reply)."""
 
     async def __aenter__(self) -> ResponsesClient:
         # The connection opens with the first turn, so its handshake is counted in that turn.
@@ -220,6 +222,8 @@ class ResponsesClient:
             ttfe = ttfe if ttfe is not None else self._clock() - start
             if acc.feed(event) and ttft is None:
                 ttft = self._clock() - start
+            if self.on_text is not None and isinstance(event, TextEvent) and event.is_delta:
+                self.on_text(event.text)
         return acc.result(), ttfe, ttft
 
     async def _ensure_open(self) -> None:

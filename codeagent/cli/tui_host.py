@@ -1,0 +1,42 @@
+"""The ``Host`` the Textual app runs on: the same session as headless ``fix``, applying and
+saving patches for the user. Every method runs in one of the app's worker threads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from codeagent.agent.conversation import Emit
+from codeagent.agent.events import Finished
+from codeagent.agent.inbox import Inbox
+from codeagent.cli.fix_run import default_patch_path, run_session
+from codeagent.cli.fix_settings import FixSettings
+from codeagent.errors import WorkspaceError
+from codeagent.tools.apply import apply_to_user
+from codeagent.tui.app import DEFAULT_REQUEST
+
+
+class CliHost:
+    def __init__(self, project: Path, settings: FixSettings, *, commit: bool = True) -> None:
+        self.project = project
+        self.settings = settings
+        self.commit = commit
+        self.repo = str(project)
+
+    def run(self, request: str, emit: Emit, inbox: Inbox) -> Finished:
+        if request.strip() and request.strip() != DEFAULT_REQUEST:
+            inbox.put(request)  # the user's words go to the model with its first question
+        return run_session(self.project, self.settings, emit, inbox)
+
+    def apply(self, patch: str) -> str:
+        applied = apply_to_user(self.project, patch, commit=self.commit)
+        where = f"committed on {applied.branch}" if applied.branch else "in your working tree"
+        return f"applied to {', '.join(applied.files)}, {where}"
+
+    def save(self, patch: str) -> str:
+        path = default_patch_path(self.project)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(patch, encoding="utf-8")
+        except OSError as exc:
+            raise WorkspaceError(f"cannot write {path}: {exc.strerror}") from exc
+        return str(path)
