@@ -36,7 +36,7 @@ class FixApp(App[str]):
         Binding("r", "reject", "Reject", show=False),
         Binding("c", "changes", "Ask changes", show=False),
         Binding("ctrl+q", "quit", "Quit"),
-        Binding("ctrl+s", "screenshot", "Screenshot", show=False),
+        Binding("ctrl+s", "screenshot(None, '.')", "Screenshot", show=False),
     ]
 
     def __init__(self, host: Host, *, start: str | None = None) -> None:
