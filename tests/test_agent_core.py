@@ -180,6 +180,23 @@ def test_failing_regressed_rejected() -> None:
     assert files.files["test_m.py"] == "tests"
 
 
+def test_deferred_restores_put_a_file_back_before_a_candidate_in_another_file_runs() -> None:
+    """Within ``deferred`` a tried file is restored late; but a candidate in another file must
+    never be judged with the previous candidate still in place (it made a correct flush look
+    wrong in a real run, because the model's edit of another module lingered)."""
+    helper = "def helper():\n    return 1\n"
+    files, tests, validator = bench({"m.py": ORIGINAL, "n.py": helper})
+    with validator.deferred():
+        broken = validator.check(cand(ORIGINAL.replace("def add", "def plus")))
+        assert broken.outcome == "failing"
+        seen: list[str] = []
+        tests.tests["t.py::add"] = lambda f: not seen.append(f["m.py"]) and "a + b" in f["n.py"]
+        validator.check(cand("def sub(a, b):\n    return a + b\n", path="n.py"))
+        assert seen
+        assert all(text == ORIGINAL for text in seen)
+    assert files.files == {"m.py": ORIGINAL, "n.py": helper}
+
+
 def test_an_edit_that_fixes_some_targets_and_breaks_nothing_is_an_improvement() -> None:
     files, tests, _ = bench({"m.py": ORIGINAL.replace("a - b", "a % b")})
     validator = Validator(files, tests, ["t.py::add", "t.py::sub"])
@@ -201,6 +218,8 @@ SUSPECT = Suspect("stats.py", 3, 1.0)
         "return total / len(values)",
         "```python\n    return total / len(values)\n```",
         "```\nreturn total / len(values)\n```\nThis divides by the count.",
+        "The corrected line is:\n\nreturn total / len(values)\n\nThis is because",
+        "return total / (len(values) - 1)\nreturn total / len(values)",
     ],
 )
 def test_a_reply_becomes_the_suspect_line_replaced_with_its_indentation(reply: str) -> None:
@@ -212,7 +231,14 @@ def test_a_reply_becomes_the_suspect_line_replaced_with_its_indentation(reply: s
 
 @pytest.mark.parametrize(
     "reply",
-    ["", "return total / (len(values) - 1)", "return total / (", "I am not sure."],
+    [
+        "",
+        "return total / (len(values) - 1)",
+        "return total / (",
+        "I am not sure.",
+        # the code comes after the lines that are tried
+        "Here is\nthe fix\nas asked:\nsee below\nreturn total / len(values)",
+    ],
 )
 def test_useless_replies_give_no_candidate(reply: str) -> None:
     assert candidate_from_reply(reply, SUSPECT, SOURCE) is None

@@ -544,7 +544,8 @@ def test_a_server_that_keeps_dying_is_given_up(tmp_path: Path) -> None:
 
 def test_the_first_full_run_warms_the_server_with_third_party_modules(tmp_path: Path) -> None:
     """After a full run the server imports the standard library and site-packages modules
-    that run imported (here ``graphlib``, which no pytest plugin imports), never the project's own (``calc``)."""
+    that run imported (here ``graphlib``, which no pytest plugin imports), never the
+    project's own (``calc``)."""
     seen = tmp_path / "seen"
     root = write_tree(
         tmp_path / "project",
@@ -564,7 +565,8 @@ def test_the_first_full_run_warms_the_server_with_third_party_modules(tmp_path: 
 
                 def test_modules():
                     assert calc.VALUE == 1
-                    assert list(graphlib.TopologicalSorter({"b": {"a"}}).static_order()) == ["a", "b"]
+                    order = graphlib.TopologicalSorter({"b": {"a"}}).static_order()
+                    assert list(order) == ["a", "b"]
             """,
         },
     )

@@ -205,39 +205,43 @@ def _line(sources: Mapping[str, str], suspect: Suspect) -> str:
 
 
 def candidate_from_reply(reply: str, suspect: Suspect, source: str) -> Candidate | None:
-    """The model's corrected line as a candidate: the suspect line replaced, its indentation
-    kept; ``None`` if the reply holds no usable line, changes nothing or does not parse."""
-    code = _first_code_line(reply)
+    """The model's corrected line as a candidate: the suspect line replaced by the first line
+    of the reply (a fenced block's first) that changes it and parses, its indentation kept;
+    ``None`` if there is none. Small models often lead with prose ("The corrected line is:"),
+    which never parses, so the code after it is found."""
     lines = source.splitlines(keepends=True)
-    if code is None or not 0 < suspect.line <= len(lines):
+    if not 0 < suspect.line <= len(lines):
         return None
     old = lines[suspect.line - 1]
     indent = old[: len(old) - len(old.lstrip())]
     ending = old[len(old.rstrip("\r\n")) :] or "\n"
-    new = indent + code.strip() + ending
-    if new.strip() == old.strip():
-        return None
-    lines[suspect.line - 1] = new
-    text = "".join(lines)
-    try:
-        ast.parse(text)
-    except (SyntaxError, ValueError):
-        return None
-    changed = len(set(re.findall(r"\w+|\S", new)) ^ set(re.findall(r"\w+|\S", old)))
-    return Candidate(
-        suspect.path,
-        text,
-        suspect.line,
-        "model",
-        f"line {suspect.line}: `{old.strip()}` -> `{code.strip()}`",
-        max(1, changed),
-    )
+    for code in _code_lines(reply):
+        new = indent + code.strip() + ending
+        if new.strip() == old.strip():
+            continue
+        text = "".join([*lines[: suspect.line - 1], new, *lines[suspect.line :]])
+        try:
+            ast.parse(text)
+        except (SyntaxError, ValueError):
+            continue
+        changed = len(set(re.findall(r"\w+|\S", new)) ^ set(re.findall(r"\w+|\S", old)))
+        return Candidate(
+            suspect.path,
+            text,
+            suspect.line,
+            "model",
+            f"line {suspect.line}: `{old.strip()}` -> `{code.strip()}`",
+            max(1, changed),
+        )
+    return None
 
 
-def _first_code_line(reply: str) -> str | None:
+MAX_REPLY_LINES = 4
+"""How many non-blank lines of a reply are tried as the corrected line."""
+
+
+def _code_lines(reply: str) -> list[str]:
     fenced = re.search(r"```[\w+-]*\n(.*?)(?:```|$)", reply, re.S)
     body = fenced.group(1) if fenced else reply
-    for line in body.splitlines():
-        if line.strip() and not line.strip().startswith("#"):
-            return line
-    return None
+    lines = [line for line in body.splitlines() if line.strip()]
+    return [line for line in lines if not line.strip().startswith("#")][:MAX_REPLY_LINES]

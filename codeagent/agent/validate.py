@@ -88,9 +88,10 @@ class Validator:
 
     @contextmanager
     def deferred(self) -> Iterator[None]:
-        """Within, a tried file is put back only at the end (or when a kept candidate makes
-        its text the new original): consecutive candidates of one file cost one write each,
-        not two. On leaving, every file is as it was (or as kept)."""
+        """Within, a tried file is put back only when a candidate of another file comes, or
+        at the end (or never, when a kept candidate makes its text the new original):
+        consecutive candidates of one file cost one write each, not two. On leaving, every
+        file is as it was (or as kept)."""
         self._held = {}
         try:
             yield
@@ -116,6 +117,9 @@ class Validator:
         if candidate.new_source == original:
             return Verdict("rejected", "changes nothing", 0.0)
         try:
+            if held:  # another file still holds the last candidate: judge this one alone
+                for path in [p for p in held if p != candidate.path]:
+                    self.files.write(path, held.pop(path))
             self.files.write(candidate.path, candidate.new_source)
         except WorkspaceError as exc:
             return Verdict("rejected", str(exc), 0.0)
