@@ -32,9 +32,9 @@ class FixApp(App[str]):
     TITLE = "codeagent"
     BINDINGS = [
         Binding("s", "toggle_stats", "Stats"),
-        Binding("a", "accept", "Accept", show=False),
-        Binding("r", "reject", "Reject", show=False),
-        Binding("c", "changes", "Ask changes", show=False),
+        Binding("a", "accept", "Accept"),
+        Binding("r", "reject", "Reject"),
+        Binding("c", "changes", "Ask changes"),
         Binding("ctrl+q", "quit", "Quit"),
         Binding("ctrl+s", "screenshot(None, '.')", "Screenshot", show=False),
     ]
@@ -72,6 +72,7 @@ class FixApp(App[str]):
         self.running = True
         self.patch, self.accepted = "", False
         self.query_one(DiffView).hide()
+        self.refresh_bindings()
         self._session(request or DEFAULT_REQUEST, self.inbox)
 
     @work(thread=True, exclusive=True, group="session")
@@ -107,6 +108,7 @@ class FixApp(App[str]):
             self.patch = message.finished.patch
             self.query_one(DiffView).show(self.patch)
             self.query_one(DiffView).focus()
+        self.refresh_bindings()
 
     @on(Input.Submitted, "#ask")
     def ask(self, event: Input.Submitted) -> None:
@@ -119,6 +121,20 @@ class FixApp(App[str]):
             self.start(text)
 
     # --- the patch ---------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The review keys are in the footer only while a fix waits for a decision."""
+        if action in {"accept", "reject", "changes"}:
+            return self.reviewing
+        return True
+
+    @property
+    def reviewing(self) -> bool:
+        return bool(self.patch) and not self.accepted and not self.running and self._shown
+
+    @property
+    def _shown(self) -> bool:
+        return self.query_one(DiffView).display
 
     def action_accept(self) -> None:
         if self.patch and not self.accepted and not self.running:
@@ -138,11 +154,13 @@ class FixApp(App[str]):
             self.notify(message.message, title="applied")
         else:
             self.notify(message.message, title="not applied", severity="error")
+        self.refresh_bindings()
 
     def action_reject(self) -> None:
         if self.patch and not self.accepted:
             self.query_one(DiffView).hide()
             self.notify("rejected; quitting keeps it as a patch file", timeout=3)
+            self.refresh_bindings()
 
     def action_changes(self) -> None:
         if self.patch and not self.running:
