@@ -233,7 +233,9 @@ def print_per_case(outcomes: Sequence[Outcome], methods: Sequence[str]) -> None:
         name = o.case.name + ("" if o.case.mine else " *")
         ranks = " | ".join(f"{o.ranks[m]:.1f}" for m in methods)
         print(f"| {name} | {o.case.kind} | {o.lines} | {ranks} |")
-    print("\n`*`: sample_repos/, not written by me. Ranks are 1-based (lower is better).\n")
+    print(
+        "\n`*`: sample_repos/, written separately as demos. Ranks are 1-based (lower is better).\n"
+    )
 
 
 def print_summary(outcomes: Sequence[Outcome], methods: Sequence[str], title: str) -> None:
@@ -270,8 +272,8 @@ def main() -> None:
     mine = [o for o in outcomes if o.case.mine]
     others = [o for o in outcomes if not o.case.mine]
     if mine and others:
-        print_summary(mine, methods, "benchmarks/localise_cases/ (written by me)")
-        print_summary(others, methods, "sample_repos/ (not written by me)")
+        print_summary(mine, methods, "benchmarks/localise_cases/ (written for this benchmark)")
+        print_summary(others, methods, "sample_repos/ (written separately, as demos)")
 
 
 if __name__ == "__main__":

@@ -92,6 +92,7 @@ class Bug:
     replaces: tuple[str, ...] = ()
     deps: tuple[str, ...] = ()
     judgement: str = ""
+    judged: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,6 +383,15 @@ def same_change(patch: str, real: str) -> bool:
     return bool(patch.strip()) and changed_lines(patch) == changed_lines(real)
 
 
+def fingerprint(patch: str) -> str:
+    """What a judgement in the manifest is tied to: a hash of the patch's changed lines (as
+    ``same_change`` compares them), so a later run's different patch never inherits it."""
+    if not patch.strip():
+        return ""
+    lines = repr(sorted(changed_lines(patch).items()))
+    return hashlib.sha256(lines.encode()).hexdigest()[:12]
+
+
 # -- the fixer ---------------------------------------------------------------------------
 
 
@@ -516,20 +526,33 @@ def _fixed_cell(run: FixRun) -> str:
     return f"no ({run.outcome}, exit {run.exit_code}{error}){claimed}"
 
 
+def judgement_of(bug: Bug | None, run: FixRun) -> str:
+    """The manifest's judgement, where it was made of this run's patch."""
+    if bug is None or not bug.judgement or not run.verified:
+        return ""
+    if bug.judged != fingerprint(run.patch):
+        return f"not judged (the judgement is of another patch, {bug.judged})"
+    return bug.judgement
+
+
 def table(bugs: Sequence[Bug], runs: Sequence[FixRun]) -> str:
-    judgement = {b.id: b.judgement for b in bugs}
+    by_id = {b.id: b for b in bugs}
     rows = [
         "| bug | fixed? | patch = real fix (auto) | manual judgement | turns | wall time "
         "| candidates |",
         "|---|---|---|---|---:|---:|---:|",
     ]
+    judged: list[str] = []
     for run in runs:
         if run.status != "ran":
             rows.append(f"| {run.bug} | {run.status} | | | | | |")
             continue
         same = "yes" if run.same_as_real else ("no" if run.verified else "-")
+        judgement = judgement_of(by_id.get(run.bug), run)
+        if judgement and not judgement.startswith("not judged"):
+            judged.append(judgement)
         rows.append(
-            f"| {run.bug} | {_fixed_cell(run)} | {same} | {judgement.get(run.bug, '')} "
+            f"| {run.bug} | {_fixed_cell(run)} | {same} | {judgement} "
             f"| {run.turns} | {run.wall:.1f} s | {run.candidates} |"
         )
     ran = [r for r in runs if r.status == "ran"]
@@ -537,7 +560,6 @@ def table(bugs: Sequence[Bug], runs: Sequence[FixRun]) -> str:
     alike = sum(r.same_as_real for r in ran)
     rows.append("")
     summary = f"{fixed} of {len(ran)} fixed ({alike} the same lines as the real fix"
-    judged = [judgement.get(r.bug, "") for r in ran if r.verified and judgement.get(r.bug)]
     if judged:
         right = sum(j.startswith(("same", "equivalent")) for j in judged)
         summary += f"; {right} of {len(judged)} judged correct by reading"
