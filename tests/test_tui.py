@@ -90,6 +90,8 @@ async def test_a_whole_session_streams_shows_the_diff_and_applies_it(
         figures = str(pane.query_one("#figures", Static).render())
         assert f"turn {pane.turns[-1].index}" in figures
         assert f"{len(pane.turns)} turns" in figures
+        assert pane.closed_at is not None  # the session ended: its connection's uptime stopped
+        assert "was up 0:0" in figures
         # The diff is up for review.
         ended = [m for m in seen if isinstance(m, SessionEnded)]
         assert ended[0].finished is not None

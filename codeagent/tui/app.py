@@ -72,6 +72,7 @@ class FixApp(App[str]):
         self.running = True
         self.patch, self.accepted = "", False
         self.query_one(DiffView).hide()
+        self.query_one(StatsPane).connection_opening()
         self.refresh_bindings()
         self._session(request or DEFAULT_REQUEST, self.inbox)
 
@@ -102,6 +103,7 @@ class FixApp(App[str]):
 
     def on_session_ended(self, message: SessionEnded) -> None:
         self.running = False
+        self.query_one(StatsPane).connection_closed()
         if message.finished is None:
             self.notify(message.error, title="the session could not run", severity="error")
         elif message.finished.patch:

@@ -9,6 +9,7 @@ import time
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.timer import Timer
 from textual.widgets import Label, Sparkline, Static
 
 from codeagent.transport.stats import Totals, TurnStats
@@ -22,6 +23,8 @@ class StatsPane(Vertical):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.turns: list[TurnStats] = []
         self.connected_at: float | None = None
+        self.closed_at: float | None = None
+        self._clock: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Label("time to first token", classes="title")
@@ -34,11 +37,24 @@ class StatsPane(Vertical):
         self.turns.append(stats)
         if self.connected_at is None and stats.handshakes:
             self.connected_at = time.monotonic() - stats.total_time
+            self._clock = self.set_interval(1.0, self.refresh_figures)  # the uptime ticks
         self.query_one("#ttft", Sparkline).data = [
             (s.time_to_first_token or 0.0) * 1000 for s in self.turns if s.generate
         ]
         self.query_one("#latency", Sparkline).data = [s.total_time * 1000 for s in self.turns]
         self.refresh_figures()
+
+    def connection_closed(self) -> None:
+        """The session ended: its connection's uptime stops; the next session's starts anew."""
+        if self.connected_at is not None and self.closed_at is None:
+            self.closed_at = time.monotonic()
+        if self._clock is not None:
+            self._clock.stop()
+            self._clock = None
+        self.refresh_figures()
+
+    def connection_opening(self) -> None:
+        self.connected_at = self.closed_at = None
 
     def refresh_figures(self) -> None:
         self.query_one("#figures", Static).update(self._text())
@@ -59,7 +75,11 @@ class StatsPane(Vertical):
                 "",
                 f"[b]connection[/]: {self._state(last)}",
                 f"  {totals.handshakes} handshake{'s' if totals.handshakes != 1 else ''}, "
-                f"up {self._uptime()} of 60:00",
+                + (
+                    f"was up {self._uptime()}"
+                    if self.closed_at
+                    else f"up {self._uptime()} of 60:00"
+                ),
                 "",
                 f"[b]totals[/]: {totals.turns} turns, {totals.total_time:.1f} s",
                 f"  tokens {totals.input_tokens + totals.output_tokens:,} (cached {ratio:.0%})",
@@ -78,5 +98,6 @@ class StatsPane(Vertical):
     def _uptime(self) -> str:
         if self.connected_at is None:
             return "0:00"
-        up = min(LIFETIME_S, int(time.monotonic() - self.connected_at))
+        now = self.closed_at if self.closed_at is not None else time.monotonic()
+        up = min(LIFETIME_S, int(now - self.connected_at))
         return f"{up // 60}:{up % 60:02d}"
