@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import ast
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -46,6 +47,8 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from unidiff import PatchSet
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -491,6 +494,8 @@ def benchmark(bugs: Sequence[Bug], cache: Path, max_time: float, keep: bool) -> 
         else:
             shutil.rmtree(scratch, ignore_errors=True)
     print(table(bugs, runs))
+    print()
+    print(localisation([b for b in bugs if any(r.bug == b.id for r in runs)], evidence, cache))
     print(f"\nevidence: {evidence}", file=sys.stderr)
     return evidence
 
@@ -605,9 +610,76 @@ def _check_one(bug: Bug, cache: Path, scratch: Path) -> list[str]:
     ]
 
 
-def report(bugs: Sequence[Bug], evidence: Path) -> None:
+def report(bugs: Sequence[Bug], evidence: Path, cache: Path) -> None:
     runs = [FixRun(**r) for r in json.loads((evidence / "runs.json").read_text("utf-8"))]
     print(table(bugs, runs))
+    print()
+    print(
+        localisation(
+            [b for b in bugs if (evidence / f"{b.id}.events.jsonl").exists()], evidence, cache
+        )
+    )
+
+
+# -- localisation ------------------------------------------------------------------------
+
+
+def fix_lines(bug: Bug, cache: Path) -> set[tuple[str, int]]:
+    """The release's lines that the real fix changes: each removed line, found by its text
+    nearest its upstream line number (the fix's diff is of a later commit, so numbers shift);
+    for a hunk that only adds, the lines either side of the addition."""
+    with tempfile.TemporaryDirectory(prefix="realbugs-lines-") as scratch:
+        root = unpack(fetch_sdist(bug, cache), Path(scratch) / "tree")
+        found: set[tuple[str, int]] = set()
+        for changed in PatchSet(bug.fix_diff):
+            lines = (root / changed.path).read_text("utf-8").splitlines()
+            for hunk in changed:
+                rows = list(hunk)
+                anchors = [row for row in rows if row.is_removed]
+                added_only = not anchors
+                if added_only:
+                    anchors = [
+                        prev for prev, row in itertools.pairwise(rows)
+                        if row.is_added and prev.is_context
+                    ]  # fmt: skip
+                for row in anchors:
+                    number = _nearest(lines, row.value, row.source_line_no or 0)
+                    if number is not None:
+                        found.add((changed.path, number))
+                        if added_only:
+                            found.add((changed.path, number + 1))
+        return found
+
+
+def _nearest(lines: Sequence[str], text: str, near: int) -> int | None:
+    hits = [i for i, line in enumerate(lines, 1) if line.strip() == text.strip()]
+    return min(hits, key=lambda n: abs(n - near)) if hits else None
+
+
+def localisation(bugs: Sequence[Bug], evidence: Path, cache: Path) -> str:
+    """Where the real fix's lines rank among the suspects the fixer's ``localised`` event
+    listed (what the fixer works through, best first)."""
+    rows = ["| bug | real fix's best line among the suspects |", "|---|---|"]
+    ranks: list[int | None] = []
+    for bug in bugs:
+        suspects: list[tuple[str, int]] = []
+        for event in _events(evidence / f"{bug.id}.events.jsonl"):
+            if event.get("event") == "localised" and isinstance(event.get("suspects"), list):
+                suspects = [(str(s["path"]), int(s["line"])) for s in event["suspects"]]
+                break
+        targets = fix_lines(bug, cache)
+        hits = [i for i, suspect in enumerate(suspects, 1) if suspect in targets]
+        rank = min(hits) if hits else None
+        ranks.append(rank)
+        cell = f"{rank} of {len(suspects)}" if rank else f"not among the {len(suspects)}"
+        rows.append(f"| {bug.id} | {cell} |")
+    counted = [r for r in ranks if r is not None]
+    rows.append("")
+    rows.append(
+        f"first: {sum(r == 1 for r in counted)}, top 5: {sum(r <= 5 for r in counted)}, "
+        f"listed: {len(counted)} of {len(ranks)}"
+    )
+    return "\n".join(rows)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -628,7 +700,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         bugs = [b for b in bugs if b.id in args.only]
     cache = args.cache.expanduser().resolve()
     if args.report:
-        report(bugs, args.report)
+        report(bugs, args.report, cache)
         return 0
     if args.check_fixes:
         return check_fixes(bugs, cache)
