@@ -1,9 +1,13 @@
-"""The index cache never serves stale tags: racily clean stamps, and tags keyed by grammar too."""
+"""The index cache never serves stale or wrong tags: racily clean stamps, tags keyed by grammar
+too, a damaged cache detected and rebuilt, an unwritable one skipped with a warning."""
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
 import subprocess
+from array import array
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +16,7 @@ import pytest
 
 from codeagent.index import languages, refresh
 from codeagent.index.repo_index import RepoIndex
+from codeagent.index.store import IndexStore
 from tests.test_index_repo import settle
 
 OLD = "def old_name():\n    return 1\n\n\ndef caller():\n    return old_name()\n"
@@ -145,3 +150,157 @@ def test_garbage_collection_keeps_the_live_keys(repo: Path) -> None:
     assert index.store.collect_garbage(live) == 0
     (entry,) = index.state.files
     assert index.store.get_tags(entry.key) is not None
+
+
+# -- a damaged or unwritable cache ------------------------------------------------------------
+
+SHAPES = {
+    "shapes.py": (
+        "class Shape:\n    def area(self):\n        return 0\n\n\n"
+        "class Square(Shape):\n    def area(self):\n        return side_of(self) ** 2\n\n\n"
+        "def side_of(shape):\n    return 2\n"
+    ),
+    "report.py": (
+        "from shapes import Square, side_of\n\n\n"
+        "def describe_everything():\n    return Square().area() + side_of(None)\n"
+    ),
+    "main.py": (
+        "from report import describe_everything\n\n\ndef main():\n    describe_everything()\n"
+    ),
+}
+
+
+def answers(index: RepoIndex) -> tuple[Any, ...]:
+    """What an index tells: its map toward a focus and without, and some lookups."""
+    return (
+        index.repo_map(budget=4000).text,
+        index.repo_map(budget=4000, focus=["report.py"]).text,
+        index.lookup("side_of"),
+        index.lookup("Square.area"),
+        [(c.path, c.line) for c in index.callers("describe_everything")],
+    )
+
+
+@pytest.fixture
+def shapes(tmp_path: Path) -> tuple[Path, tuple[Any, ...]]:
+    """A repository, its index cached, and what a cold index of it answers."""
+    root = git_repo(tmp_path / "shapes", SHAPES)
+    cold = RepoIndex.open(root)
+    assert cold.stats.parsed == len(SHAPES)
+    return root, answers(cold)
+
+
+def state_path(root: Path) -> Path:
+    return Path(RepoIndex.open(root).store.directory) / "state.marshal"
+
+
+def tag_files(root: Path) -> list[Path]:
+    return sorted((Path(RepoIndex.open(root).store.directory) / "tags").rglob("*.tags"))
+
+
+def damage_arrays(data: bytes, raw: bytes, replacement: bytes) -> bytes:
+    """``data`` with the one copy of the array bytes ``raw`` replaced (same length)."""
+    assert len(raw) == len(replacement)
+    assert data.count(raw) == 1
+    return data.replace(raw, replacement)
+
+
+@pytest.mark.parametrize(
+    "damage", ["truncated", "garbage", "idents_swapped", "idents_out_of_range"]
+)
+def test_a_damaged_state_file_is_rebuilt_never_read_wrong(
+    shapes: tuple[Path, tuple[Any, ...]], damage: str
+) -> None:
+    root, expected = shapes
+    path = state_path(root)
+    data = path.read_bytes()
+    state = RepoIndex.open(root).state
+    if damage == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "garbage":
+        path.write_bytes(os.urandom(len(data)))
+    else:  # the header and every length intact, the graph's numbers wrong
+        raw = state.def_ident.tobytes()
+        wrong = array("i", reversed(state.def_ident))
+        if damage == "idents_out_of_range":
+            wrong = array("i", [len(state.idents) + 1000] * len(state.def_ident))
+        assert wrong != state.def_ident
+        path.write_bytes(damage_arrays(data, raw, wrong.tobytes()))
+    again = RepoIndex.open(root)
+    assert again.stats.rehashed == len(SHAPES)  # the state was not trusted
+    assert again.stats.parsed == 0  # the tags were fine
+    assert answers(again) == expected
+    assert RepoIndex.open(root).stats.rehashed == 0  # and a good state was saved again
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "emptied"])
+@pytest.mark.parametrize("state", ["kept", "lost"])
+def test_damaged_tags_are_parsed_again(
+    shapes: tuple[Path, tuple[Any, ...]], damage: str, state: str
+) -> None:
+    root, expected = shapes
+    for path in tag_files(root):
+        data = path.read_bytes()
+        replacement = {
+            "truncated": data[: len(data) // 2],
+            "garbage": os.urandom(len(data)),
+            "emptied": data.replace(b"describe_everything", b"xxxxxxxxxxxxxxxxxxx"),
+        }[damage]
+        path.write_bytes(replacement)
+    if state == "lost":  # every file hashed again: their tags' keys are found in the store
+        state_path(root).unlink()
+    index = RepoIndex.open(root)
+    assert answers(index) == expected
+    fresh = RepoIndex.open(root)
+    assert answers(fresh) == expected
+    assert fresh.stats.parsed == 0
+
+
+def unwritable(tmp_path: Path, how: str) -> str:
+    """A store directory that cannot be created."""
+    if how == "parent_is_a_file":
+        blocker = tmp_path / "not-a-directory"
+        blocker.write_text("a regular file")
+        return str(blocker / "index")
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o500)
+    return str(folder / "index")
+
+
+@pytest.mark.parametrize("how", ["parent_is_a_file", "chmod"])
+def test_an_unwritable_cache_is_skipped_with_a_warning(
+    shapes: tuple[Path, tuple[Any, ...]],
+    tmp_path: Path,
+    how: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    if how == "chmod" and hasattr(os, "geteuid") and os.geteuid() == 0:
+        pytest.skip("root writes into a 0500 directory; the other case covers it")
+    root, expected = shapes
+    directory = unwritable(tmp_path, how)
+    for _ in range(2):
+        with caplog.at_level(logging.WARNING, logger="codeagent.index"):
+            index = RepoIndex.open(root, store=IndexStore(directory))
+        assert index.stats.parsed == len(SHAPES)  # nothing could be kept: parsed each time
+        assert answers(index) == expected
+        warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warnings) == 1, warnings  # once, not once per file
+        assert directory in warnings[0]
+        caplog.clear()
+    assert not os.path.exists(directory)
+
+
+def test_stored_tags_out_of_reach_are_parsed_again(
+    shapes: tuple[Path, tuple[Any, ...]], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    root, _ = shapes
+    tags = Path(RepoIndex.open(root).store.directory) / "tags"
+    shutil.rmtree(tags)
+    tags.write_text("a file where the tags were: none can be read or stored")
+    (root / "shapes.py").write_text(SHAPES["shapes.py"].replace("return 2", "return 3"))
+    expected = answers(RepoIndex.open(root, store=IndexStore(str(tmp_path / "elsewhere"))))
+    with caplog.at_level(logging.WARNING, logger="codeagent.index"):
+        index = RepoIndex.open(root)
+    assert answers(index) == expected
+    assert [r for r in caplog.records if r.levelno == logging.WARNING]

@@ -65,7 +65,7 @@ def index_changed(
     wanted = workers if workers is not None else (cores or 1)
     total = sum(c.size for c in changed)
     if wanted <= 1 or total < PARALLEL_MIN_BYTES or len(changed) < 8:
-        return (*_index_chunk(root, store.directory, changed), 1)
+        return (*_index_chunk(root, store, changed), 1)
     chunks: list[list[Candidate]] = [[] for _ in range(wanted * 32)]
     for i, c in enumerate(sorted(changed, key=lambda c: -c.size)):
         chunks[i % len(chunks)].append(c)  # big files spread first: even work per chunk
@@ -78,7 +78,8 @@ def index_changed(
     with ProcessPoolExecutor(max_workers=wanted, mp_context=get_context("fork")) as pool:
         jobs = [pool.submit(_chunk_job, root, store.directory, ch) for ch in chunks]
         for job in jobs:
-            raw_entries, raw_skipped = job.result()
+            raw_entries, raw_skipped, writable = job.result()
+            store.writable = store.writable and writable  # a worker warned already
             entries += [
                 (FileEntry(*e), FileTags.from_data(t) if t else None) for e, t in raw_entries
             ]
@@ -86,19 +87,22 @@ def index_changed(
     return entries, skipped, wanted
 
 
-def _chunk_job(root: str, store_dir: str, chunk: list[Candidate]) -> tuple[list[Any], list[Any]]:
+def _chunk_job(
+    root: str, store_dir: str, chunk: list[Candidate]
+) -> tuple[list[Any], list[Any], bool]:
     """Runs in a worker: plain tuples back, to keep pickling cheap."""
-    entries, skipped = _index_chunk(root, store_dir, chunk)
+    store = IndexStore(store_dir)
+    entries, skipped = _index_chunk(root, store, chunk)
     return (
         [(tuple(e), t.to_data() if t else None) for e, t in entries],
         [(s.path, s.reason) for s in skipped],
+        store.writable,
     )
 
 
 def _index_chunk(
-    root: str, store_dir: str, chunk: Sequence[Candidate]
+    root: str, store: IndexStore, chunk: Sequence[Candidate]
 ) -> tuple[list[tuple[FileEntry, FileTags | None]], list[Skipped]]:
-    store = IndexStore(store_dir)
     entries: list[tuple[FileEntry, FileTags | None]] = []
     skipped: list[Skipped] = []
     for c in chunk:

@@ -17,11 +17,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 from codeagent.index import graph
-from codeagent.index.files import Skipped, discover
+from codeagent.index.files import Skipped, blob_id, discover
 from codeagent.index.rank import Ranking, rank
 from codeagent.index.refresh import index_changed, split
 from codeagent.index.render import Chosen, TokenCounter, approx_tokens, fit
-from codeagent.index.store import IndexStore, State
+from codeagent.index.store import FileEntry, IndexStore, State
 from codeagent.index.tags import Definition, FileTags
 
 
@@ -125,13 +125,29 @@ class RepoIndex:
         return [f.path for f in self.state.files]
 
     def tags(self, path: str) -> FileTags:
-        """The tags of one indexed file (empty if its stored tags are unreadable)."""
+        """The tags of one indexed file. Stored tags that are gone or damaged are parsed
+        again from the file (and stored again); empty only if the file no longer holds the
+        content the index has."""
         entry = self.state.files[self._paths[path]]
         found = self._tags.get(entry.key)
         if found is None:
-            found = self.store.get_tags(entry.key) or FileTags(entry.language, (), {})
+            found = self.store.get_tags(entry.key) or self._parse_again(entry)
             self._tags[entry.key] = found
         return found
+
+    def _parse_again(self, entry: FileEntry) -> FileTags:
+        try:
+            with open(os.path.join(self.root, entry.path), "rb") as handle:
+                content = handle.read()
+        except OSError:
+            content = None
+        if content is None or blob_id(content) != entry.blob:
+            return FileTags(entry.language, (), {})
+        from codeagent.index.parse import extract  # noqa: PLC0415  (loads tree-sitter)
+
+        tags = extract(content, entry.language)
+        self.store.put_tags(entry.key, tags)
+        return tags
 
     def repo_map(
         self,

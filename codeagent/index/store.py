@@ -10,7 +10,11 @@ Layout (``FORMAT`` is in the directory name, so an old format is simply never re
 (the git blob id) and by what parsed it (``languages.fingerprint``: language, grammar, query), not
 by path or mtime: a renamed file, a branch switch or a revert costs no parse, and the same bytes
 as C and as C++ are two entries. Every write is a temp file renamed into place, so a crash or a
-concurrent run never leaves a torn file; anything unreadable is treated as absent.
+concurrent run never leaves a torn file. Every file starts with ``MAGIC`` and the CRC-32 of the
+rest, so a file damaged on disk (truncated, overwritten, bits flipped) is detected: anything
+unreadable or damaged is treated as absent, and made again. A store that cannot be written (a
+read-only disk, a directory it may not create) warns once and keeps nothing: the index is then
+built in memory each time, never read from a half-written cache.
 """
 
 from __future__ import annotations
@@ -18,13 +22,16 @@ from __future__ import annotations
 import contextlib
 import marshal
 import os
+import zlib
 from array import array
 from typing import Any, NamedTuple
 
 from codeagent.index.files import Skipped, blob_id, git_dir
 from codeagent.index.tags import FileTags
 
-FORMAT = 3
+FORMAT = 4
+MAGIC = b"CAIX"
+"""The first bytes of every cache file; the CRC-32 of the rest follows (little-endian)."""
 
 
 class FileEntry(NamedTuple):
@@ -103,7 +110,21 @@ class State:
         for target, raw in zip(state._arrays()[1:], arrays, strict=True):
             del target[:]
             target.frombytes(raw)
+        state.check()
         return state
+
+    def check(self) -> None:
+        """Raise ``ValueError`` unless the arrays fit each other and the file table. Cheap: no
+        pass over the arrays' values (the store's checksum vouches for the bytes)."""
+        files = len(self.files) + 1
+        if not (
+            len(self.def_off) == len(self.ref_off) == files
+            and self.def_off[0] == self.ref_off[0] == 0
+            and self.def_off[-1] == len(self.def_ident)
+            and self.ref_off[-1] == len(self.ref_ident) == len(self.ref_count)
+            and len(self.ident_mul) == len(self.idents)
+        ):
+            raise ValueError("the state's arrays do not fit together")
 
     def _arrays(self) -> tuple[array[Any], ...]:
         return (
@@ -117,9 +138,15 @@ class State:
 
 
 class IndexStore:
+    """The cache files in ``directory``. Reads never raise: damaged or unreadable is absent.
+    Writes never raise either: the first that fails warns (logger ``codeagent.index.store``)
+    and turns writing off for this store."""
+
     def __init__(self, directory: str) -> None:
         self.directory = directory
         self._tags = os.path.join(directory, "tags")
+        self.writable = True
+        """False once a write failed: nothing more is written."""
 
     @classmethod
     def for_root(cls, root: str) -> IndexStore:
@@ -137,43 +164,80 @@ class IndexStore:
             with open(os.path.join(self.directory, "state.marshal"), "rb") as handle:
                 data = handle.read()
                 written_ns = os.fstat(handle.fileno()).st_mtime_ns  # of the very file read
-            state = State.from_data(marshal.loads(data))
-        except (OSError, ValueError, EOFError, TypeError):
+            state = State.from_data(marshal.loads(_unseal(data)))
+        except (OSError, ValueError, EOFError, TypeError, IndexError):
             return None
         state.written_ns = written_ns
         return state
 
     def save_state(self, state: State) -> None:
-        _write_atomic(os.path.join(self.directory, "state.marshal"), marshal.dumps(state.to_data()))
+        self._write(os.path.join(self.directory, "state.marshal"), marshal.dumps(state.to_data()))
 
     def get_tags(self, key: str) -> FileTags | None:
-        """The tags stored under ``key`` (a ``FileEntry.key``), or ``None``."""
+        """The tags stored under ``key`` (a ``FileEntry.key``); ``None`` if there are none, or
+        they are unreadable or damaged."""
         try:
-            return FileTags.from_data(marshal.loads(_read(self._tag_path(key))))
-        except (OSError, ValueError, EOFError, TypeError):
+            return FileTags.from_data(marshal.loads(_unseal(_read(self._tag_path(key)))))
+        except (OSError, ValueError, EOFError, TypeError, IndexError):
             return None
 
     def has_tags(self, key: str) -> bool:
-        return os.path.isfile(self._tag_path(key))
+        """Whether tags are stored under ``key``, undamaged (their checksum is read, not
+        their values)."""
+        try:
+            _unseal(_read(self._tag_path(key)))
+        except (OSError, ValueError):
+            return False
+        return True
 
     def put_tags(self, key: str, tags: FileTags) -> None:
-        _write_atomic(self._tag_path(key), marshal.dumps(tags.to_data()))
+        self._write(self._tag_path(key), marshal.dumps(tags.to_data()))
+
+    def _write(self, path: str, data: bytes) -> None:
+        if not self.writable:
+            return
+        try:
+            _write_atomic(path, _seal(data))
+        except OSError as exc:
+            self.writable = False
+            import logging  # noqa: PLC0415 - a warm run must not pay for it
+
+            logging.getLogger(__name__).warning(
+                "the index cache in %s cannot be written (%s): indexing without it",
+                self.directory,
+                exc.strerror or exc,
+            )
 
     def collect_garbage(self, live: set[str]) -> int:
         """Delete the tags whose key is not in ``live``; returns how many went."""
         removed = 0
-        if not os.path.isdir(self._tags):
+        if not self.writable or not os.path.isdir(self._tags):
             return 0
-        for folder in os.scandir(self._tags):
-            for entry in os.scandir(folder.path):
-                if folder.name + entry.name.removesuffix(".tags") not in live:
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(entry.path)
-                    removed += 1
+        try:
+            for folder in os.scandir(self._tags):
+                for entry in os.scandir(folder.path):
+                    if folder.name + entry.name.removesuffix(".tags") not in live:
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(entry.path)
+                        removed += 1
+        except OSError:
+            pass  # what is left is collected next time
         return removed
 
     def _tag_path(self, key: str) -> str:
         return os.path.join(self._tags, key[:2], f"{key[2:]}.tags")
+
+
+def _seal(data: bytes) -> bytes:
+    return MAGIC + zlib.crc32(data).to_bytes(4, "little") + data
+
+
+def _unseal(sealed: bytes) -> bytes:
+    """The data ``_seal`` wrapped; ``ValueError`` if it is not that, or damaged since."""
+    data = sealed[8:]
+    if sealed[:4] != MAGIC or sealed[4:8] != zlib.crc32(data).to_bytes(4, "little"):
+        raise ValueError("not a cache file, or damaged")
+    return data
 
 
 def _read(path: str) -> bytes:

@@ -3,7 +3,9 @@ bounded.
 
 POSIX only (process groups, ``select`` on pipes). The whole group is killed when the command
 times out and again after it exits, so a test that leaves a background process behind does
-not outlive its run. Output is stdout and stderr together: the first and last halves of
+not outlive its run. A command that cleans up after itself (``probe/codeagent_reaper.py``,
+which also finds what left the group) is asked first, with SIGTERM, when given a
+``stop_grace``. Output is stdout and stderr together: the first and last halves of
 ``max_output`` bytes are kept and the cut is said in the text, so a test printing 100 MB
 neither blocks on a full pipe nor fills memory.
 """
@@ -99,8 +101,11 @@ def run_command(
     env: Mapping[str, str],
     timeout: float,
     max_output: int = MAX_OUTPUT,
+    stop_grace: float = 0.0,
 ) -> CommandResult:
     """Run ``argv`` until it exits or ``timeout`` seconds pass, then kill its process group.
+    With ``stop_grace``, the timeout first sends SIGTERM to the command alone, and its group is
+    killed when it exits or ``stop_grace`` seconds later.
 
     Raises ``TestRunError`` when the program cannot start at all (missing, not executable).
     """
@@ -119,7 +124,7 @@ def run_command(
         raise TestRunError(f"cannot run {argv[0]}: {exc.strerror or exc}") from exc
     capture = Capture(max_output)
     try:
-        timed_out = _pump(process, capture, started + timeout)
+        timed_out = _pump(process, capture, started + timeout, stop_grace)
     finally:
         kill_group(process.pid)
         process.wait()
@@ -134,12 +139,15 @@ def run_command(
     )
 
 
-def _pump(process: subprocess.Popen[bytes], capture: Capture, deadline: float) -> bool:
+def _pump(
+    process: subprocess.Popen[bytes], capture: Capture, deadline: float, stop_grace: float
+) -> bool:
     """Read ``process``'s output until it ends or the deadline passes; whether it timed out.
 
-    When the process exits (or times out) its group is killed at once, then the pipe is read
-    to its end for at most ``DRAIN_GRACE`` seconds: a test's background child that inherited
-    the pipe dies with the group, one that left the group cannot hold the run open.
+    When the process exits (or times out, and did not stop within ``stop_grace`` of SIGTERM)
+    its group is killed at once, then the pipe is read to its end for at most ``DRAIN_GRACE``
+    seconds: a test's background child that inherited the pipe dies with the group, one that
+    left the group cannot hold the run open.
     """
     assert process.stdout is not None
     out_fd = process.stdout.fileno()
@@ -154,8 +162,12 @@ def _pump(process: subprocess.Popen[bytes], capture: Capture, deadline: float) -
         try:
             while out_fd in selector.get_map():
                 now = time.monotonic()
+                if stop_grace > 0 and not timed_out and now >= deadline and process.poll() is None:
+                    timed_out = True
+                    _terminate(process.pid)
+                    deadline = now + stop_grace
                 if drain_until is None and (process.poll() is not None or now >= deadline):
-                    timed_out = process.returncode is None
+                    timed_out = timed_out or process.returncode is None
                     kill_group(process.pid)
                     drain_until = now + DRAIN_GRACE
                 if drain_until is not None and now >= drain_until:
@@ -176,8 +188,17 @@ def _pump(process: subprocess.Popen[bytes], capture: Capture, deadline: float) -
         try:
             process.wait(max(deadline - time.monotonic(), 0))
         except subprocess.TimeoutExpired:
+            if stop_grace > 0 and not timed_out:
+                _terminate(process.pid)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(stop_grace)
             timed_out = True
     return timed_out
+
+
+def _terminate(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGTERM)
 
 
 def read_into(fd: int, capture: Capture) -> bool:

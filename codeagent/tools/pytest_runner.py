@@ -2,10 +2,12 @@
 
 Each run goes through the fork server where the platform has ``fork`` (tens of milliseconds
 for a few tests instead of a fresh interpreter's ~0.4 s), else through a plain
-``python -m pytest``; both load the probe plugin, which writes the report the ``TestReport``
-comes from. Runs get a minimal environment: the work copy first on ``PYTHONPATH`` (so it wins
-over an editable install of the user's tree), no bytecode written, a fixed hash seed, no
-secrets.
+``python -m pytest`` (under ``probe/codeagent_reaper.py`` where there is ``fork``); both load
+the probe plugin, which writes the report the ``TestReport`` comes from. Either way the run is
+killed at its timeout with everything it started, also what left its process group (the
+reaper's docstring says what cannot be found). Runs get a minimal environment: the work copy
+first on ``PYTHONPATH`` (so it wins over an editable install of the user's tree), no bytecode
+written, a fixed hash seed, no secrets.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ BASE_ARGS = (
 )
 """Fixed arguments of every run. A module that fails to import does not stop the others: the
 agent needs their outcomes and coverage too."""
+REAPER_GRACE = 10.0
+"""Seconds the reaper gets, after a timeout, to kill the run and what it left (its sweep takes
+at most 5) before its own group is killed."""
 PASSED_ENV = (
     "PATH",
     "HOME",
@@ -227,11 +232,13 @@ class PytestRunner:
                 self._server_failures += 1
                 self.server_error = str(exc)
                 self._fork = self._server_failures < 2
+        reaped = hasattr(os, "fork")
         return run_command(
-            [self._python, "-m", "pytest", *args],
+            [self._python, *(["-m", "codeagent_reaper"] if reaped else []), "-m", "pytest", *args],
             cwd=self._root,
             env={**self._env, **probe_env},
             timeout=limit,
+            stop_grace=REAPER_GRACE if reaped else 0.0,
         )
 
     def _served(self) -> ForkServer:

@@ -1,8 +1,11 @@
 """What a test run found, read from the probe's report or, failing that, from pytest's text.
 
 Both readers are total: malformed, missing or truncated input gives fewer values, never an
-exception. The probe's report (JSON lines, see ``probe/codeagent_probe.py``) is the source of
-truth; ``parse_pytest_output`` is the best effort for a run that only left text (a custom test
+exception, and text that is valid Unicode: a lone surrogate (JSON's ``\\udcff``, how the probe
+writes a message holding one, e.g. from bytes decoded with ``surrogateescape``) becomes U+FFFD,
+so no value can break a UTF-8 JSON line, a WebSocket frame or a terminal later. The probe's
+report (JSON lines, see ``probe/codeagent_probe.py``) is the source of truth;
+``parse_pytest_output`` is the best effort for a run that only left text (a custom test
 command): the short summary's ``FAILED``/``ERROR`` lines and the tracebacks' ``path:line``
 lines.
 """
@@ -23,6 +26,7 @@ from codeagent.tools.testresults import Coverage, Frame, TestCase, TestReport
 OUTCOMES = frozenset({"passed", "failed", "error", "skipped", "xfailed", "xpassed"})
 
 LineSets = dict[str, set[int]]
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def load_report(path: Path, result: CommandResult, *, coverage: bool) -> TestReport:
@@ -52,7 +56,7 @@ def parse_report(text: str, result: CommandResult, *, coverage: bool) -> TestRep
             if error is not None:
                 errors.append(error)
         elif kind == "lines" and isinstance(record.get("nodeid"), str):
-            _merge(per_test.setdefault(record["nodeid"], {}), record.get("files"))
+            _merge(per_test.setdefault(_text(record["nodeid"]), {}), record.get("files"))
         elif kind == "import_lines":
             _merge(at_import, record.get("files"))
     return TestReport(
@@ -91,10 +95,10 @@ def _case(record: Mapping[str, Any], outcome: object) -> TestCase | None:
     message = record.get("message", "")
     frames = record.get("frames", [])
     return TestCase(
-        nodeid=nodeid,
+        nodeid=_text(nodeid),
         outcome=str(outcome),
         duration=_seconds(duration),
-        message=message if isinstance(message, str) else "",
+        message=_text(message) if isinstance(message, str) else "",
         frames=tuple(_frames(frames)),
     )
 
@@ -108,7 +112,7 @@ def _frames(value: object) -> Iterator[Frame]:
         path, line = item.get("path"), item.get("line")
         function, in_repo = item.get("function", ""), item.get("in_repo", False)
         if isinstance(path, str) and _is_int(line) and isinstance(function, str):
-            yield Frame(path=path, line=line, function=function, in_repo=in_repo is True)
+            yield Frame(_text(path), line, _text(function), in_repo=in_repo is True)
 
 
 def _merge(into: LineSets, files: object) -> None:
@@ -116,7 +120,16 @@ def _merge(into: LineSets, files: object) -> None:
         return
     for path, lines in files.items():
         if isinstance(path, str) and isinstance(lines, list):
-            into.setdefault(path, set()).update(n for n in lines if _is_int(n) and n > 0)
+            into.setdefault(_text(path), set()).update(n for n in lines if _is_int(n) and n > 0)
+
+
+def _text(value: str) -> str:
+    """``value`` with each lone surrogate replaced by U+FFFD."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", value)
+    return value
 
 
 def _frozen(files: LineSets) -> dict[str, frozenset[int]]:

@@ -12,7 +12,9 @@ imported here. Requests and answers are JSON lines on stdin and stdout:
     removes a variable), sends stdout and stderr to the file or FIFO ``output`` and runs
     ``pytest.main(args)``.
     Answers ``{"id", "pid"}`` at once (the caller kills group ``pid`` on its timeout), then
-    ``{"id", "exit", "duration"}`` when the child ended and its group was killed.
+    ``{"id", "exit", "duration"}`` when the child ended and its group was killed, and every
+    process the run left that was re-parented here (this server is a child subreaper where
+    Linux allows: see ``codeagent_reaper``).
 ``{"op": "preload", "id", "path"}``
     Import the modules named in the JSON list at ``path`` that live in the standard library
     or site-packages (what a run imported, e.g. numpy), so later children start warm.
@@ -23,8 +25,8 @@ imported here. Requests and answers are JSON lines on stdin and stdout:
     Stop.
 
 At start it imports pytest's plugins (with ``--cold``, only pytest's own) and answers
-``{"ready": true, "python", "pytest", "loaded", "failed", "tainted", "threads"}``, or
-``{"error"}`` when pytest cannot be imported.
+``{"ready": true, "python", "pytest", "subreaper", "loaded", "failed", "tainted", "threads"}``,
+or ``{"error"}`` when pytest cannot be imported.
 """
 
 from __future__ import annotations
@@ -62,7 +64,12 @@ def main() -> int:
     except BaseException as exc:
         _send(answers, {"error": f"{type(exc).__name__}: {exc}"})
         return 1
-    hello = {"ready": True, "python": sys.version.split()[0], "pytest": pytest.__version__}
+    hello = {
+        "ready": True,
+        "python": sys.version.split()[0],
+        "pytest": pytest.__version__,
+        "subreaper": _reaper().become_subreaper(),
+    }
     _send(answers, {**hello, **warmed})
     for line in sys.stdin:
         request: dict[str, Any] = json.loads(line)
@@ -105,11 +112,17 @@ def _run(request: dict[str, Any], answers: IO[str]) -> None:
     _, status = os.waitpid(pid, 0)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)  # what the test left running
+    _reaper().reap_orphans()  # and what left the group, re-parented here: no child is wanted
     exit_code = os.waitstatus_to_exitcode(status)
     _send(
         answers,
         {"id": request.get("id"), "exit": exit_code, "duration": time.monotonic() - started},
     )
+
+
+def _reaper() -> Any:
+    """``codeagent_reaper``, beside this file (imported once, then a dict lookup)."""
+    return importlib.import_module("codeagent_reaper")
 
 
 def _child(request: dict[str, Any], answers: IO[str]) -> NoReturn:

@@ -433,7 +433,9 @@ def _write_modules(path: str, paths: Paths) -> None:
     names = []
     for name, module in list(sys.modules.items()):
         filename = getattr(module, "__file__", None)
-        if name == "__main__" or name.startswith(("codeagent_probe", "codeagent_forkserver")):
+        if name == "__main__" or name.startswith(
+            ("codeagent_probe", "codeagent_forkserver", "codeagent_reaper")
+        ):
             continue
         if isinstance(filename, str) and not paths.inside(filename):
             names.append(name)
