@@ -7,6 +7,33 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Hypothesis profiles for the property tests (tests/test_properties_*.py). "ci", the default, is
+# short and deterministic: derandomized (the same examples every run, so CI cannot go red by
+# luck) and with no example database. "long" searches: random examples, 20,000 per property.
+#   HYPOTHESIS_PROFILE=long .venv/bin/python -m pytest -q -p no:randomly \
+#       tests/test_properties_requests.py tests/test_properties_stream.py \
+#       --hypothesis-show-statistics
+settings.register_profile(
+    "ci",
+    max_examples=100,
+    derandomize=True,
+    database=None,
+    deadline=None,  # a loaded 2-core CI machine makes timings noise
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "long",
+    max_examples=20_000,
+    derandomize=False,
+    database=None,  # print_blob reproduces any failure
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @dataclass(frozen=True)

@@ -140,7 +140,7 @@ class ArgumentsEvent:
             "output_index": self.output_index,
             ("arguments" if done else "delta"): self.arguments,
         }
-        if done and self.name is not None:
+        if self.name is not None:
             out["name"] = self.name
         out.update(self.extra)
         return out
@@ -230,8 +230,8 @@ def encode_event(event: ServerEvent) -> str:
 def parse_server_event(text: str | bytes) -> ServerEvent:
     """One event from a WebSocket frame or an SSE ``data:`` payload."""
     try:
-        obj = wire.decode_object(text)
-        return _parse(obj)
+        with wire.parsing():  # the net under the field readers, as for client frames
+            return _parse(wire.decode_object(text))
     except InvalidRequest as exc:
         raise StreamError(f"malformed server event: {exc}") from None
 

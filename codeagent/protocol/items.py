@@ -183,7 +183,13 @@ def item_to_json(item: Item) -> JsonObject:
 
 
 def _plain_input(message: Message) -> bool:
-    return len(message.content) == 1 and isinstance(message.content[0], InputText)
+    """Whether the easy form decodes back to ``message``: string content is read as
+    ``output_text`` for the assistant, as ``input_text`` for any other role."""
+    return (
+        message.role != "assistant"
+        and len(message.content) == 1
+        and isinstance(message.content[0], InputText)
+    )
 
 
 def input_from_json(value: Any, where: str = "input") -> tuple[Item, ...]:

@@ -39,18 +39,30 @@ class Usage:
         }
 
     @classmethod
-    def from_json(cls, obj: Any) -> Usage:
+    def from_json(cls, obj: Any, where: str = "response.usage") -> Usage:
+        """Read a usage object; an absent or null count is 0, and anything but an object of
+        non-negative integers raises ``InvalidRequest`` naming the field."""
         if not isinstance(obj, dict):
-            return cls()
-        details = obj.get("input_tokens_details") or {}
-        out_details = obj.get("output_tokens_details") or {}
+            raise wire.invalid(f"Invalid type for '{where}': expected an object.", param=where)
+        inputs = wire.field(obj, "input_tokens_details", dict, f"{where}.", {})
+        outputs = wire.field(obj, "output_tokens_details", dict, f"{where}.", {})
+        in_where, out_where = f"{where}.input_tokens_details", f"{where}.output_tokens_details"
         return cls(
-            input_tokens=int(obj.get("input_tokens") or 0),
-            cached_tokens=int(details.get("cached_tokens") or 0),
-            output_tokens=int(obj.get("output_tokens") or 0),
-            reasoning_tokens=int(out_details.get("reasoning_tokens") or 0),
-            cache_write_tokens=int(details.get("cache_write_tokens") or 0),
+            input_tokens=_count(obj, "input_tokens", where),
+            cached_tokens=_count(inputs, "cached_tokens", in_where),
+            output_tokens=_count(obj, "output_tokens", where),
+            reasoning_tokens=_count(outputs, "reasoning_tokens", out_where),
+            cache_write_tokens=_count(inputs, "cache_write_tokens", in_where),
         )
+
+
+def _count(obj: JsonObject, key: str, where: str) -> int:
+    count = wire.field(obj, key, int, f"{where}.", 0)
+    if count < 0:
+        raise wire.invalid(
+            f"Invalid '{where}.{key}': a token count cannot be negative.", param=f"{where}.{key}"
+        )
+    return count
 
 
 Status = str  # "in_progress" | "completed" | "failed" | "incomplete"
@@ -177,13 +189,27 @@ class Response:
             store=wire.field(obj, "store", bool, "response.", True),
             instructions=wire.optional(obj, "instructions", str, "response."),
             completed_at=wire.optional(obj, "completed_at", int, "response."),
-            error=(
-                ErrorInfo(500, "server_error", err.get("code"), str(err.get("message", "")))
-                if isinstance(err, dict)
-                else None
-            ),
-            incomplete_reason=(
-                str(incomplete.get("reason")) if isinstance(incomplete, dict) else None
-            ),
+            error=_failure(err),
+            incomplete_reason=_reason(incomplete),
             echo=wire.without(obj, frozenset(known)),
         )
+
+
+def _failure(err: Any) -> ErrorInfo | None:
+    """``response.error``, ``{code, message}``; without a code it is the ``server_error`` that
+    ``to_json`` writes, so reading and writing agree."""
+    if not isinstance(err, dict):
+        return None
+    code, message = err.get("code"), err.get("message")
+    return ErrorInfo(
+        500,
+        "server_error",
+        code if isinstance(code, str) and code else "server_error",
+        message if isinstance(message, str) else "",
+    )
+
+
+def _reason(incomplete: Any) -> str | None:
+    """``incomplete_details.reason``, or None where there is none (not the text "None")."""
+    reason = incomplete.get("reason") if isinstance(incomplete, dict) else None
+    return reason if isinstance(reason, str) and reason else None

@@ -5,6 +5,7 @@ CR, and nowhere else. Not at U+2028, U+2029 or U+0085, which ``str.splitlines()`
 line ends: servers write JSON with raw non-ASCII text, so those characters occur inside ``data:``
 lines. An event ends at a blank line; its ``data:`` lines are joined with newlines; other
 fields (``event:``, ``id:``, comments) are dropped, and an event with no data yields nothing.
+One U+FEFF (byte order mark) at the start of the stream is ignored, as the spec says.
 Both ends that read SSE use it: the HTTP+SSE client transport (Responses events) and the
 upstream backend (Chat Completions chunks).
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import re
 
 _LINE_END = re.compile(rb"\r\n|\r|\n")
+_BOM = "\ufeff".encode()
 
 
 class SseDecoder:
@@ -22,6 +24,8 @@ class SseDecoder:
         self._data: list[str] | None = None
         """The current event's ``data`` lines; ``None`` while it has none."""
         self._after_cr = False
+        self._at_start = True
+        """Nothing read yet: a leading BOM is still to be skipped."""
 
     def feed(self, chunk: bytes) -> list[str]:
         """The data of every event completed by ``chunk``, in order."""
@@ -30,6 +34,12 @@ class SseDecoder:
         if self._after_cr and chunk.startswith(b"\n"):
             chunk = chunk[1:]  # the second half of a CRLF split across chunks
         self._buffer += chunk
+        if self._at_start:
+            if _BOM.startswith(self._buffer):
+                return []  # the start of a BOM, or all of one: what follows decides
+            self._at_start = False
+            if self._buffer.startswith(_BOM):
+                self._buffer = self._buffer[len(_BOM) :]
         out: list[str] = []
         start = 0
         for end in _LINE_END.finditer(self._buffer):
@@ -45,6 +55,7 @@ class SseDecoder:
         self._buffer = b""
         self._data = None
         self._after_cr = False
+        self._at_start = True
 
     def _line(self, raw: bytes, out: list[str]) -> None:
         if not raw:
