@@ -2,18 +2,22 @@
 
 HTTP errors before a stream starts are an HTTP status with ``{"error": {...}}``; errors inside an
 SSE stream are flat ``error`` events; WebSocket errors use the nested envelope (PROTOCOL.md).
+Before any route, ``OriginGuard`` refuses browser pages of other sites and DNS-rebinding names
+(``origin.py``), the WebSocket upgrade included.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hmac
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Collection
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from codeagent.errors import ConnectionLost, ErrorInfo, InvalidRequest
@@ -25,6 +29,7 @@ from codeagent.protocol.store import ResponseStore
 from codeagent.server.backend import Backend
 from codeagent.server.config import ServerConfig
 from codeagent.server.connection import serve_connection
+from codeagent.server.origin import OriginPolicy
 from codeagent.server.turn import turn_events
 
 
@@ -46,6 +51,38 @@ def error_response(info: ErrorInfo) -> JSONResponse:
 UNAUTHORIZED = ErrorInfo(
     401, "invalid_request_error", "invalid_api_key", "Incorrect or missing API key."
 )
+
+
+class OriginGuard:
+    """ASGI middleware: a request or WebSocket upgrade that ``policy`` refuses gets its error
+    (403, or 400 for a bad ``Host``) before any route sees it. ``open_paths`` may be used from
+    any page: their ``Origin`` is not checked, their ``Host`` still is."""
+
+    def __init__(
+        self, app: ASGIApp, policy: OriginPolicy, open_paths: Collection[str] = ()
+    ) -> None:
+        self.app = app
+        self.policy = policy
+        self.open_paths = frozenset(open_paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
+        hosts = [value.decode("latin-1") for name, value in headers if name == b"host"]
+        origins = [value.decode("latin-1") for name, value in headers if name == b"origin"]
+        if scope["path"] in self.open_paths:
+            origins = []
+        refusal = self.policy.refusal(hosts, origins, scope.get("http_version", "1.1"))
+        if refusal is None:
+            await self.app(scope, receive, send)
+        elif scope["type"] == "http" or "websocket.http.response" in scope.get("extensions", {}):
+            # An upgrade is refused with a real HTTP status and body, as the 401 is.
+            await error_response(refusal)(scope, receive, send)
+        else:
+            # Without the denial-response extension, closing before accepting is a bare 403.
+            await send({"type": "websocket.close", "code": 1008, "reason": refusal.code or ""})
 
 
 class StarletteChannel:
@@ -84,6 +121,7 @@ class ResponsesServer:
         self.backend = backend
         self.config = config
         self.store = ResponseStore(config.store_capacity)
+        self.policy = OriginPolicy.for_server(config.host, config.allowed_origins)
         self.connections = 0
 
     def app(self) -> Starlette:
@@ -93,7 +131,8 @@ class ResponsesServer:
                 WebSocketRoute("/v1/responses", self.create_ws),
                 Route("/v1/models", self.models, methods=["GET"]),
                 Route("/health", self.health, methods=["GET"]),
-            ]
+            ],
+            middleware=[Middleware(OriginGuard, policy=self.policy, open_paths=("/health",))],
         )
 
     def _authorized(self, authorization: str | None) -> bool:
