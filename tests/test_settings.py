@@ -48,3 +48,37 @@ def test_api_key_never_in_repr() -> None:
     from codeagent.cli.main import server_config
 
     assert "sk-secret" not in repr(server_config(settings))
+
+
+def test_allowed_origins_merge_in_order() -> None:
+    config_file = {"allowed_origins": ["https://a.example", "HTTPS://A.example/"]}
+    environ = {"CODEAGENT_ALLOWED_ORIGINS": "https://b.example, https://c.example:8443"}
+    flags = {"allowed_origins": ["https://d.example,https://e.example", "https://f.example"]}
+    assert merge({}, {}, {}).allowed_origins == ()
+    assert merge(config_file, {}, {}).allowed_origins == ("https://a.example",)
+    both = merge(config_file, environ, {"allowed_origins": None})
+    assert both.allowed_origins == ("https://b.example", "https://c.example:8443")
+    every = merge(config_file, environ, flags).allowed_origins
+    assert every == ("https://d.example", "https://e.example", "https://f.example")
+    assert merge({"allowed_origins": "*"}, {}, {}).allowed_origins == ("*",)
+    assert merge({}, {"CODEAGENT_ALLOWED_ORIGINS": ""}, {}).allowed_origins == ()
+    from codeagent.cli.main import build_parser, server_config
+
+    repeated = ["--allowed-origins", "https://g.example,https://h.example"]
+    args = build_parser().parse_args(["serve", *repeated, "--allowed-origins", "https://i.example"])
+    assert args.allowed_origins == ["https://g.example,https://h.example", "https://i.example"]
+    assert build_parser().parse_args(["serve"]).allowed_origins is None
+    settings = merge({}, {}, {"allowed_origins": args.allowed_origins})
+    expected = ("https://g.example", "https://h.example", "https://i.example")
+    assert server_config(settings).allowed_origins == expected
+
+
+def test_bad_allowed_origins_are_clear_errors() -> None:
+    with pytest.raises(ConfigError, match="allowed origin 'null'"):
+        merge({}, {"CODEAGENT_ALLOWED_ORIGINS": "http://localhost:3000,null"}, {})
+    with pytest.raises(ConfigError, match=r"allowed origin 'app\.example' is not an origin"):
+        merge({}, {}, {"allowed_origins": ["app.example"]})
+    with pytest.raises(ConfigError, match="'allowed_origins' in the config file must be a list"):
+        merge({"allowed_origins": 8443}, {}, {})
+    with pytest.raises(ConfigError, match="'allowed_origins' in the config file must be a list"):
+        merge({"allowed_origins": ["https://a.example", 1]}, {}, {})

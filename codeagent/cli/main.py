@@ -35,10 +35,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="model backend (default: upstream if --upstream-url, else llama)",
     )
     serve.add_argument("--api-key", help="require 'Authorization: Bearer KEY' (or env)")
+    serve.add_argument(
+        "--allowed-origins",
+        action="append",
+        metavar="ORIGINS",
+        help="browser pages let in besides local ones: scheme://host[:port], comma-separated "
+        "or repeated; '*' for any",
+    )
     serve.add_argument("--max-frame-bytes", type=int, help="largest message accepted")
     serve.add_argument(
         "--max-connection-seconds", type=float, help="WebSocket connection lifetime (3600)"
     )
+    serve.add_argument(
+        "--handshake-timeout", type=float, help="seconds to send a request head or upgrade (10)"
+    )
+    serve.add_argument("--ping-interval", type=float, help="WebSocket keepalive pings (20 s)")
+    serve.add_argument("--ping-timeout", type=float, help="seconds a pong may take (20)")
     serve.add_argument("--token-delay", type=float, help="echo backend: seconds per token")
     serve.add_argument("--script", help="scripted backend: a JSON file of steps (for tests)")
     llama = serve.add_argument_group("llama backend")
@@ -154,10 +166,14 @@ def server_config(settings: ServeSettings) -> ServerConfig:
         api_key=settings.api_key,
         max_frame_bytes=settings.max_frame_bytes,
         store_capacity=settings.store_capacity,
+        allowed_origins=settings.allowed_origins,
         limits=SessionLimits(
             max_responses=settings.max_responses_per_connection,
             lifetime_s=settings.max_connection_seconds,
         ),
+        handshake_timeout=settings.handshake_timeout,
+        ping_interval=settings.ping_interval,
+        ping_timeout=settings.ping_timeout,
     )
 
 
@@ -172,8 +188,12 @@ def run_serve(args: argparse.Namespace) -> int:
         "port": args.port,
         "backend": args.backend,
         "api_key": args.api_key,
+        "allowed_origins": args.allowed_origins,
         "max_frame_bytes": args.max_frame_bytes,
         "max_connection_seconds": args.max_connection_seconds,
+        "handshake_timeout": args.handshake_timeout,
+        "ping_interval": args.ping_interval,
+        "ping_timeout": args.ping_timeout,
         "token_delay": args.token_delay,
         "script": args.script,
         "model": args.model,

@@ -3,7 +3,9 @@
 The config file is ``.codeagent.toml`` (table ``[serve]``) or ``pyproject.toml`` (table
 ``[tool.codeagent.serve]``) in the working directory. Environment variables are
 ``CODEAGENT_HOST``, ``CODEAGENT_PORT``, ``CODEAGENT_BACKEND``, ``CODEAGENT_API_KEY``,
-``CODEAGENT_MODEL``, ``CODEAGENT_THREADS``, ``CODEAGENT_UPSTREAM_URL``.
+``CODEAGENT_MODEL``, ``CODEAGENT_THREADS``, ``CODEAGENT_UPSTREAM_URL``,
+``CODEAGENT_ALLOWED_ORIGINS``. A list setting (``allowed_origins``) is a TOML list or a
+comma-separated string; a later source replaces it whole.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from codeagent.errors import ConfigError
+from codeagent.server.origin import normalise_origins
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,10 +27,18 @@ class ServeSettings:
     backend: str = "auto"
     """``auto``: ``upstream`` when an upstream URL is set, else ``llama``."""
     api_key: str | None = None
+    allowed_origins: tuple[str, ...] = ()
+    """Browser pages let in besides local ones: ``scheme://host[:port]`` entries, or ``*``."""
     max_frame_bytes: int = 16 * 1024 * 1024
     max_connection_seconds: float = 3600.0
     max_responses_per_connection: int = 16
     store_capacity: int = 1024
+    handshake_timeout: float = 10.0
+    """Seconds a client has to send a whole request head (slowloris guard)."""
+    ping_interval: float = 20.0
+    """Seconds between keepalive pings on a WebSocket connection."""
+    ping_timeout: float = 20.0
+    """Seconds a pong may take before the connection is dropped."""
     token_delay: float = 0.0
     """Echo backend only: seconds per output token, to watch streaming."""
     script: str | None = None
@@ -67,6 +78,7 @@ _ENV = {
     "CODEAGENT_MODEL": "model",
     "CODEAGENT_THREADS": "threads",
     "CODEAGENT_UPSTREAM_URL": "upstream_url",
+    "CODEAGENT_ALLOWED_ORIGINS": "allowed_origins",
 }
 
 
@@ -96,10 +108,13 @@ def merge(
     for name in ("ctx", "cache_mb", "max_output_tokens"):
         if getattr(settings, name) < 1:
             raise ConfigError(f"{name.replace('_', '-')} must be positive")
+    for name in ("handshake_timeout", "ping_interval", "ping_timeout"):
+        if getattr(settings, name) <= 0:
+            raise ConfigError(f"{name.replace('_', '-')} must be positive")
     for name in ("threads", "http_slots"):
         if getattr(settings, name) < 0:
             raise ConfigError(f"{name.replace('_', '-')} must not be negative")
-    return settings
+    return replace(settings, allowed_origins=normalise_origins(settings.allowed_origins))
 
 
 S = TypeVar("S")
@@ -127,6 +142,7 @@ def merge_layers(
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
+_KIND_NAMES: dict[type, str] = {tuple: "a list of strings"}
 
 
 def _apply(settings: S, values: Mapping[str, Any], source: str) -> S:
@@ -142,11 +158,18 @@ def _apply(settings: S, values: Mapping[str, Any], source: str) -> S:
         try:
             changes[name] = _convert(kind, value)
         except (TypeError, ValueError):
-            raise ConfigError(f"setting {key!r} in the {source} must be {kind.__name__}") from None
+            kind_name = _KIND_NAMES.get(kind, kind.__name__)
+            raise ConfigError(f"setting {key!r} in the {source} must be {kind_name}") from None
     return replace(settings, **changes)  # type: ignore[type-var]
 
 
 def _convert(kind: type, value: Any) -> Any:
+    if kind is tuple:
+        # A TOML list or a repeated flag, or one string; each string may list several, by commas.
+        items = [value] if isinstance(value, str) else list(value)
+        if not all(isinstance(item, str) for item in items):
+            raise TypeError(items)
+        return tuple(part.strip() for item in items for part in item.split(",") if part.strip())
     if kind is bool and not isinstance(value, bool):
         text = str(value).strip().lower()
         if text not in _TRUE | _FALSE:

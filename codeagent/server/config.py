@@ -18,7 +18,19 @@ class ServerConfig:
     """Largest WebSocket message (bigger: close 1009) and HTTP body (bigger: 413)."""
     store_capacity: int = 1024
     """Responses with ``store: true`` kept server-wide (least recently used dropped first)."""
+    allowed_origins: tuple[str, ...] = ()
+    """Browser origins let in besides the local ones (``*``: every origin). The ``Origin`` and
+    ``Host`` checks are in ``origin.py``."""
     limits: SessionLimits = field(default_factory=SessionLimits)
+    handshake_timeout: float = 10.0
+    """Seconds a client has to send a whole request head (a WebSocket upgrade included) after
+    connecting or after the previous response: a slower one gets 408 and is closed (slowloris),
+    a silent one is closed."""
+    ping_interval: float = 20.0
+    """Seconds between keepalive pings on a WebSocket connection."""
+    ping_timeout: float = 20.0
+    """Seconds a pong may take; without one the connection is closed (1011) and its work
+    cancelled: a half-open peer, or one that stopped reading, is freed."""
 
     def __repr__(self) -> str:
         # The API key never appears in logs.
@@ -26,5 +38,5 @@ class ServerConfig:
         return (
             f"ServerConfig(host={self.host!r}, port={self.port}, api_key={key}, "
             f"max_frame_bytes={self.max_frame_bytes}, store_capacity={self.store_capacity}, "
-            f"limits={self.limits})"
+            f"allowed_origins={self.allowed_origins}, limits={self.limits})"
         )

@@ -1,5 +1,7 @@
 """Running the app under uvicorn: in the foreground (``codeagent serve``) or in a thread (tests,
-benchmarks) on an ephemeral port."""
+benchmarks) on an ephemeral port. uvicorn's protocols come with the guards of ``protocols.py``:
+a deadline for each request head (``handshake_timeout``) and keepalive pings (``ping_interval``,
+``ping_timeout``) that drop a peer which stopped answering, or reading."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from codeagent.errors import ConfigError
 from codeagent.server.app import ResponsesServer
 from codeagent.server.backend import Backend
 from codeagent.server.config import ServerConfig
+from codeagent.server.protocols import GuardedWebSocketProtocol, http_protocol
 
 
 def uvicorn_server(
@@ -27,9 +30,12 @@ def uvicorn_server(
             app,
             host=config.host,
             port=config.port,
-            ws="websockets-sansio",
+            http=http_protocol(config.handshake_timeout),
+            ws=GuardedWebSocketProtocol,
             ws_max_size=config.max_frame_bytes,
             ws_per_message_deflate=True,
+            ws_ping_interval=config.ping_interval,
+            ws_ping_timeout=config.ping_timeout,
             log_level="warning",
             lifespan="off",
         )

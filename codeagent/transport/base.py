@@ -3,7 +3,8 @@
 A transport carries WebSocket-mode frames: ``send`` takes a client event (a JSON text such as
 ``{"type": "response.create", ...}``), ``receive`` returns server events as JSON texts, with error
 events in the WebSocket envelope whatever the wire (the HTTP transport converts). Failures are
-``ConnectFailed`` / ``UpgradeRefused`` on connect and ``ConnectionLost`` afterwards.
+``ConnectFailed`` / ``UpgradeRefused`` on connect and ``ConnectionLost`` afterwards. A transport
+never times out a quiet server by itself: the client above owns the idle timeout.
 """
 
 from __future__ import annotations
@@ -44,7 +45,14 @@ class Transport(Protocol):
 
     async def receive(self) -> str: ...
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Close politely (WebSocket: the closing handshake, bounded by its timeout)."""
+        ...
+
+    async def abort(self) -> None:
+        """Cut the connection at once, without a closing handshake: the other end is taken
+        for dead (it dropped, or stalled past the idle timeout)."""
+        ...
 
 
 Connector = Callable[[WireMeter], Awaitable[Transport]]

@@ -7,7 +7,11 @@ inherit (model, instructions, tools; PROTOCOL.md). It resends the turn once with
 conversation and no ``previous_response_id`` when:
 
 - the server answers ``previous_response_not_found`` (new connection, eviction, store=false);
-- the connection dropped mid-turn or hit its lifetime limit (it reconnects first).
+- the connection dropped mid-turn, hit its lifetime limit, or went silent for ``idle_timeout``
+  (a stalled server): it drops the connection and reconnects first, trying again with a
+  doubling wait (``reconnect_attempts``), so a server restarting on the same port is waited
+  for. Each recovery is reported through ``on_recover`` and counted in ``TurnStats``; a resend
+  that fails as well fails the turn with a message that says both (no reconnect loop).
 
 If the WebSocket upgrade is refused it falls back to the ``fallback`` connector (HTTP+SSE), and
 it rotates the connection before ``rotate_after_s`` so the server's limit never cuts a turn.
@@ -15,13 +19,16 @@ it rotates the connection before ``rotate_after_s`` so the server's limit never 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from codeagent.errors import (
     ApiError,
+    ConnectFailed,
     ConnectionLimitReached,
     ConnectionLost,
     ErrorInfo,
@@ -52,6 +59,18 @@ class ClientConfig:
     temperature: float | None = None
     max_output_tokens: int | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    idle_timeout: float = 120.0
+    """Seconds the server may stay silent while a turn awaits it (sending the request, or the
+    next event) before the connection is taken for dead: the client then reconnects and resends
+    the turn. A prefill sends nothing until its first token, and a ~1,900-token one on the CPU
+    llama backend of a loaded 2-core machine was silent for over 60 s (a false stall costs a
+    whole second prefill); still well under the 300 s after which users report stalled turns."""
+    reconnect_attempts: int = 6
+    """Tries to open a new connection after one fails mid-turn, before the turn fails."""
+    reconnect_delay: float = 0.25
+    """Wait after the first failed try; it doubles after each one, up to ``reconnect_max_delay``
+    (the defaults wait about 8 s in all: long enough for a server to restart)."""
+    reconnect_max_delay: float = 4.0
 
     def request(
         self, input: tuple[Item, ...], previous: str | None, generate: bool
@@ -68,6 +87,13 @@ class ClientConfig:
             metadata=self.metadata,
             generate=generate,
         )
+
+
+T = TypeVar("T")
+
+
+class _Stalled(ConnectionLost):
+    """The server sent nothing for ``idle_timeout`` seconds while a turn awaited it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +127,9 @@ class ResponsesClient:
         self.stats: list[TurnStats] = []
         self.on_text: Callable[[str], None] | None = None
         """Called with each text delta as it arrives (an interface streaming the reply)."""
+        self.on_recover: Callable[[str], None] | None = None
+        """Called with a sentence for the user when a turn recovers from a dropped, stalled or
+        expired connection (before the resend streams: its deltas start the reply again)."""
 
     async def __aenter__(self) -> ResponsesClient:
         # The connection opens with the first turn, so its handshake is counted in that turn.
@@ -159,14 +188,24 @@ class ResponsesClient:
             if chained
             else full
         )
-        retried = False
+        retried = stalled = False
+        reconnects = 0
         try:
             response, ttfe, ttft = await self._exchange(request, start)
-        except (PreviousResponseNotFound, ConnectionLost, ConnectionLimitReached) as exc:
-            if not isinstance(exc, PreviousResponseNotFound):
-                await self._reconnect()
+        except PreviousResponseNotFound:
             retried = True
             response, ttfe, ttft = await self._exchange(full, start)
+        except (ConnectionLost, ConnectionLimitReached) as exc:
+            retried, stalled, reconnects = True, isinstance(exc, _Stalled), 1
+            fault = _fault(exc)
+            await self._reconnect_after(fault)
+            try:
+                response, ttfe, ttft = await self._exchange(full, start)
+            except ConnectionLost as again:
+                await self._drop()
+                raise ConnectionLost(
+                    f"{fault}; reconnected, and the resent turn failed again: {again}"
+                ) from again
         if response.status == "failed":
             info = response.error or ErrorInfo(500, "server_error", None, "response failed")
             raise ApiError(info._replace(status=500))
@@ -196,6 +235,8 @@ class ResponsesClient:
             input_tokens=usage.input_tokens if usage else 0,
             cached_tokens=usage.cached_tokens if usage else 0,
             output_tokens=usage.output_tokens if usage else 0,
+            reconnects=reconnects,
+            stalled=stalled,
         )
         self.stats.append(stats)
         return TurnResult(response, stats)
@@ -213,12 +254,13 @@ class ResponsesClient:
         self, request: CreateRequest, start: float
     ) -> tuple[Response, float | None, float | None]:
         await self._ensure_open()
-        assert self.transport is not None
-        await self.transport.send(request.ws_frame())
+        transport = self.transport
+        assert transport is not None
+        await self._unless_idle(transport.send(request.ws_frame()))
         acc = StreamAccumulator()
         ttfe = ttft = None
         while not acc.done:
-            event = parse_server_event(await self.transport.receive())
+            event = parse_server_event(await self._unless_idle(transport.receive()))
             ttfe = ttfe if ttfe is not None else self._clock() - start
             if acc.feed(event) and ttft is None:
                 ttft = self._clock() - start
@@ -238,6 +280,51 @@ class ResponsesClient:
             self.transport = await self._connect(self.meter)
         self._chain_on_connection = False
 
+    async def _unless_idle(self, step: Awaitable[T]) -> T:
+        """``step``, unless the server leaves it waiting ``idle_timeout`` seconds."""
+        limit = self.config.idle_timeout
+        timer = asyncio.timeout(limit)
+        try:
+            async with timer:
+                return await step
+        except TimeoutError:
+            if not timer.expired():
+                raise
+            raise _Stalled(f"no event from the server for {limit:g} s (idle timeout)") from None
+
+    async def _drop(self) -> None:
+        """Cut the connection without a closing handshake: the other end is taken for dead."""
+        if self.transport is not None:
+            transport, self.transport = self.transport, None
+            await transport.abort()
+
+    async def _reconnect_after(self, fault: str) -> None:
+        """Drop the failed connection and open another: up to ``reconnect_attempts`` tries, the
+        wait between them doubling. Tells ``on_recover``; raises ``ConnectionLost`` saying what
+        happened when no try succeeds."""
+        await self._drop()
+        started = self._monotonic()
+        attempts = max(1, self.config.reconnect_attempts)
+        delay = self.config.reconnect_delay
+        for attempt in range(1, attempts + 1):
+            try:
+                await self._ensure_open()
+                break
+            except (ConnectFailed, UpgradeRefused) as exc:
+                if attempt == attempts:
+                    raise ConnectionLost(
+                        f"{fault}; {attempts} tries to reconnect over "
+                        f"{self._monotonic() - started:.1f} s failed, the last: {exc}"
+                    ) from exc
+                await asyncio.sleep(delay)
+                delay = min(2 * delay, self.config.reconnect_max_delay)
+        waited = self._monotonic() - started
+        tries = f" (try {attempt}, after {waited:.1f} s)" if attempt > 1 else ""
+        if self.on_recover is not None:
+            self.on_recover(
+                f"{fault}: reconnected{tries} and resent the turn with the whole conversation"
+            )
+
     async def _reconnect(self) -> None:
         await self.close()
         await self._ensure_open()
@@ -247,3 +334,12 @@ class ResponsesClient:
             return
         if self._monotonic() - self.transport.opened_at >= self.config.rotate_after_s:
             await self._reconnect()
+
+
+def _fault(exc: ConnectionLost | ConnectionLimitReached) -> str:
+    """What went wrong, for the user."""
+    if isinstance(exc, _Stalled):
+        return f"the model stalled: {exc}"
+    if isinstance(exc, ConnectionLimitReached):
+        return "the server ended the connection at its time limit"
+    return f"the connection was lost ({exc})"

@@ -63,6 +63,9 @@ class MemoryTransport:
         self._up.close()
         self._down.close()
 
+    async def abort(self) -> None:
+        await self.close()
+
 
 class MemoryChannel:
     """The server's end; satisfies ``codeagent.server.connection.Channel``."""

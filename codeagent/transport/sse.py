@@ -76,6 +76,15 @@ class HttpSseTransport:
         await self._finish_response()
         await self._client.aclose()
 
+    async def abort(self) -> None:
+        # Not _finish_response: reading the rest of a stalled stream would wait for ever.
+        if self._response is not None:
+            await self._response.aclose()
+        self._response = None
+        self._chunks = None
+        self._events.reset()
+        await self._client.aclose()
+
     async def _read_more(self) -> None:
         if self._chunks is None:
             raise ConnectionLost("no response in progress")

@@ -29,6 +29,10 @@ class TurnStats:
     input_tokens: int
     cached_tokens: int
     output_tokens: int
+    reconnects: int = 0
+    """Connections opened again during this turn, after a drop, a stall or the server's limit."""
+    stalled: bool = False
+    """The server went silent during this turn for longer than the client's idle timeout."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping
 
@@ -27,14 +28,14 @@ class WebSocketTransport:
         try:
             await self._ws.send(text)
         except ConnectionClosed as exc:
-            raise ConnectionLost(str(exc)) from exc
+            raise _lost(exc) from exc
         self.meter.bytes_sent += payload + frame_header_size(payload, masked=True)
 
     async def receive(self) -> str:
         try:
             message = await self._ws.recv()
         except ConnectionClosed as exc:
-            raise ConnectionLost(str(exc)) from exc
+            raise _lost(exc) from exc
         text = message if isinstance(message, str) else message.decode()
         payload = len(message) if isinstance(message, bytes) else len(text.encode())
         self.meter.bytes_received += payload + frame_header_size(payload, masked=False)
@@ -42,6 +43,21 @@ class WebSocketTransport:
 
     async def close(self) -> None:
         await self._ws.close()
+
+    async def abort(self) -> None:
+        self._ws.transport.abort()
+        with contextlib.suppress(ConnectionClosed):
+            await self._ws.wait_closed()
+
+
+def _lost(exc: ConnectionClosed) -> ConnectionLost:
+    """What the user is told: who ended the connection, and how (RFC 6455 section 7.4)."""
+    if exc.rcvd is not None:
+        reason = f" ({exc.rcvd.reason})" if exc.rcvd.reason else ""
+        return ConnectionLost(f"the server closed the connection with code {exc.rcvd.code}{reason}")
+    if exc.sent is not None:
+        return ConnectionLost(f"this client closed the connection with code {exc.sent.code}")
+    return ConnectionLost("the server went away without a close frame")
 
 
 def websocket_connector(
