@@ -11,6 +11,7 @@ import pytest
 
 from codeagent.agent import events as ev
 from codeagent.agent.candidate import Candidate
+from codeagent.agent.context import failures_text
 from codeagent.agent.guided import candidate_from_reply
 from codeagent.agent.outcome import Budget
 from codeagent.agent.search import Search
@@ -319,3 +320,15 @@ def test_a_candidate_that_makes_exit_swallow_exceptions_is_rejected() -> None:
     assert tests.runs == []
     harmless = Candidate("bar.py", source.replace("return False", "return None"), 3, "x", "x")
     assert validator.check(harmless).outcome != "rejected"
+
+
+def test_the_model_hears_that_a_run_timed_out_or_never_ran() -> None:
+    """A run with no failing test is not "nothing failed" when it timed out or never ran."""
+    hung = TestReport(exit_code=-9, output="", duration=120.2, timed_out=True)
+    assert failures_text(hung).startswith("The test run timed out after 120 s")
+    broken = TestReport(exit_code=4, output="ERROR: usage\nno such option: --bogus\n")
+    assert failures_text(broken) == (
+        "The tests did not run (exit status 4):\nERROR: usage\nno such option: --bogus"
+    )
+    failing = TestReport(exit_code=1, cases=(TestCase("t.py::a", "failed", message="boom"),))
+    assert failures_text(failing).startswith("t.py::a\n")

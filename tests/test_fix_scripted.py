@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 
+from codeagent.errors import ConfigError
 from codeagent.server.config import ServerConfig
 from codeagent.server.run import BackgroundServer
-from codeagent.testing.scripted import ScriptedBackend, Step
+from codeagent.testing.scripted import ScriptedBackend, Step, read_script
 from tests.conftest import start_serve
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_repos" / "calc"
@@ -219,3 +220,56 @@ def test_a_full_context_window_starts_a_fresh_chain_on_the_same_connection(
     assert [t["generate"] for t in turns][:2] == [False, False]  # warmed up twice
     assert model.played == 3
     assert of_kind(events, "fix_found")[0]["description"].startswith("line 20: `return")
+
+
+def test_the_connection_is_served_while_slow_tests_run(repo: Path) -> None:
+    """Test runs happen off the event loop: the server's keepalive pings are answered while a
+    suite runs, so a suite slower than the ping timeout does not cost the connection."""
+    (repo / "tests" / "test_slow.py").write_text("import time\n\n\ndef test_slow():\n"
+                                                 "    time.sleep(1.5)\n")  # fmt: skip
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "a slow test")
+    steps = [Step(call="run_tests"), Step(call="apply_patch", arguments={"patch": FIX})]
+    backend = ScriptedBackend(steps)
+    config = ServerConfig(port=0, ping_interval=0.2, ping_timeout=0.4)
+    with BackgroundServer(backend, config) as server:
+        code, events, err = fix(repo, server.base_url, "--strategy", "tools")
+    assert code == 0, err
+    turns = [e["stats"] for e in of_kind(events, "turn_finished")]
+    assert sum(t["handshakes"] for t in turns) == 1
+    assert not any(t["retried"] for t in turns)
+    assert not of_kind(events, "note")  # nothing to recover from
+    assert backend.played == 2
+
+
+def test_a_stalled_model_is_reported_and_the_fix_goes_on(repo: Path, scripted: Any) -> None:
+    """The server goes silent mid-turn: past the idle timeout the client reconnects and resends
+    the whole conversation; the session says so in a note and finishes the fix."""
+    url, model = scripted(
+        Step(call="apply_patch", arguments={"patch": FIX}, stall=30.0),
+        Step(call="apply_patch", arguments={"patch": FIX}),
+    )
+    code, events, err = fix(repo, url, "--strategy", "tools", "--idle-timeout", "0.5")
+    assert code == 0, err
+    notes = [n["message"] for n in of_kind(events, "note")]
+    assert any("stalled" in n and "resent" in n for n in notes), notes
+    turns = [e["stats"] for e in of_kind(events, "turn_finished")]
+    assert sum(t["handshakes"] for t in turns) == 2
+    assert model.played == 2
+
+
+@pytest.mark.parametrize(
+    ("script", "message"),
+    [
+        ('{"say": "hi"}', "must be a JSON array"),
+        ('[{"say": "hi", "call": "run_tests"}]', "exactly one of"),
+        ('[{"say": "hi", "stall": "long"}]', "stall must be seconds"),
+        ('[{"say": "hi", "stall": -1}]', "stall must be seconds"),
+        ("[", "cannot read the script"),
+    ],
+)
+def test_a_bad_script_is_a_clear_error(tmp_path: Path, script: str, message: str) -> None:
+    path = tmp_path / "script.json"
+    path.write_text(script)
+    with pytest.raises(ConfigError, match=message):
+        read_script(path)

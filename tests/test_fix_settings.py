@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
 import pytest
 
+from codeagent.cli.fix_command import add_fix_options
+from codeagent.cli.fix_run import flags
 from codeagent.cli.fix_settings import FixSettings, find_python, merge_fix, pytest_args
 from codeagent.errors import ConfigError
 
@@ -64,3 +67,14 @@ def test_the_repositorys_own_interpreter_is_found(tmp_path: Path) -> None:
 )
 def test_pytest_commands_are_read_for_their_arguments(command: str, args: list[str] | None):
     assert pytest_args(command) == args
+
+
+def test_the_timeouts_come_from_the_command_line(tmp_path: Path) -> None:
+    parser = argparse.ArgumentParser()
+    add_fix_options(parser)
+    args = parser.parse_args(["--test-timeout", "7", "--idle-timeout", "9.5"])
+    settings = merge_fix(tmp_path, {"CODEAGENT_IDLE_TIMEOUT": "30"}, flags(args))
+    assert (settings.test_timeout, settings.idle_timeout) == (7.0, 9.5)
+    assert merge_fix(tmp_path, {"CODEAGENT_IDLE_TIMEOUT": "30"}, {}).idle_timeout == 30.0
+    with pytest.raises(ConfigError, match="idle"):
+        merge_fix(tmp_path, {}, {"idle_timeout": 0.0})

@@ -36,10 +36,18 @@ def failure_text(case: TestCase, *, frames: int = 4) -> str:
 
 
 def failures_text(report: TestReport, *, limit: int = 3) -> str:
+    """What failed, for the model; a run that timed out or never ran says so (an empty list of
+    failures would read as "nothing failed")."""
     failing = report.failures
     parts = [f"{c.nodeid}\n{failure_text(c)}" for c in failing[:limit]]
     if len(failing) > limit:
         parts.append(f"… and {len(failing) - limit} more failing")
+    if report.timed_out:
+        parts.insert(0, f"The test run timed out after {report.duration:.0f} s and was killed: "
+                        "the change may make a test hang.")  # fmt: skip
+    elif not failing and not report.ran:
+        tail = "\n".join(report.output.strip().splitlines()[-5:])
+        parts.append(f"The tests did not run (exit status {report.exit_code}):\n{tail}")
     return "\n\n".join(parts)
 
 

@@ -68,6 +68,9 @@ class Conversation:
         self.usage = usage
         self.inbox = inbox or Inbox()
         client.on_text = lambda text: emit(ModelDelta(self.usage.turns, text))
+        # A stalled or dropped connection is recovered by the client (reconnect, resend the
+        # whole conversation); the person watching is told, and the session goes on.
+        client.on_recover = lambda text: emit(Note("warning", text))
 
     def configure(self, instructions: str, tools: Sequence[Tool] = ()) -> None:
         """The strategy's instructions and tools, sent with every request from now on."""

@@ -14,6 +14,7 @@ fix of two edits is found one edit at a time.
 from __future__ import annotations
 
 import ast
+import asyncio
 import re
 from collections.abc import Iterator, Mapping, Sequence
 
@@ -74,8 +75,8 @@ class _Engine:
             size = min(MAX_BATCH, FIRST_BATCH * 2 ** (round_no - 1))
             batch = search.batch(branch, size, proposed)
             self.sources = search.sources(branch)
-            results, wins = search.validate(
-                branch, batch, self._check, bench.conversation.check_budget
+            results, wins = await asyncio.to_thread(  # off the loop: see session.fix
+                search.validate, branch, batch, self._check, bench.conversation.check_budget
             )
             if wins:
                 win = await self._rate(wins)

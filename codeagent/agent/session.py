@@ -9,6 +9,7 @@ tests end it too, as ``outcome: error`` with their exit code and one clear line.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -67,7 +68,10 @@ async def fix(
     conversation = Conversation(client, emit, options.budget, usage, inbox)
     tests = TimedTests(tests, usage)
     try:
-        bench = _prepare(
+        # Test runs and localisation run off the event loop, so the connection stays served
+        # meanwhile (keepalive pings answered, events read) however long the suite takes.
+        bench = await asyncio.to_thread(
+            _prepare,
             files=files,
             tests=tests,
             conversation=conversation,

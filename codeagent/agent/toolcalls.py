@@ -9,6 +9,7 @@ with no tool call gets the current test failures back, until the budget ends it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -76,14 +77,14 @@ async def run_tools(bench: Bench) -> None:
         response = await bench.conversation.turn(items, "tools")
         calls = response.function_calls
         if not calls:
-            report = run_and_report(bench, "tool", everything=True)
+            report = await asyncio.to_thread(run_and_report, bench, "tool", everything=True)
             if report.green:
                 raise Fixed("the tests pass")
             items = [user_message(f"The tests still fail:\n{failures_text(report)}")]
             continue
         items = []
         for call in calls:
-            output = runner.call(call)
+            output = await asyncio.to_thread(runner.call, call)  # tests: off the loop
             items.append(FunctionCallOutput(call.call_id, _cut(output)))
 
 

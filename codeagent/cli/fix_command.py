@@ -32,6 +32,10 @@ def add_fix_options(parser: Any) -> None:
     parser.add_argument("--max-turns", type=int, help="model turns (30)")
     parser.add_argument("--max-time", type=float, help="seconds (300)")
     parser.add_argument("--max-tokens", type=int, help="input + output tokens (no limit)")
+    parser.add_argument("--test-timeout", type=float, help="seconds a test run may take (120)")
+    parser.add_argument(
+        "--idle-timeout", type=float, help="seconds the model may stay silent in a turn (120)"
+    )
     parser.add_argument("--model", help="model name (default: embedded / gpt-4.1-mini)")
     parser.add_argument("--base-url", help="a Responses endpoint, e.g. http://host:8765/v1")
     parser.add_argument("--transport", choices=TRANSPORTS, help="ws (default) or http")

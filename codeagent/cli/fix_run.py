@@ -107,7 +107,7 @@ def run_session(
                 },
             )
         )
-        client = provider.client(settings.transport, model)
+        client = provider.client(settings.transport, model, idle_timeout=settings.idle_timeout)
 
         async def main() -> Finished:
             async with client:
@@ -171,5 +171,7 @@ def flags(args: argparse.Namespace) -> dict[str, Any]:
         "max_turns": args.max_turns,
         "max_time": args.max_time,
         "max_tokens": args.max_tokens,
+        "test_timeout": args.test_timeout,
+        "idle_timeout": args.idle_timeout,
         "allow_test_edits": args.allow_test_edits,
     }

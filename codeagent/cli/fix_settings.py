@@ -2,8 +2,9 @@
 
 The config file is the project's ``.codeagent.toml`` (table ``[fix]``) or ``pyproject.toml``
 (``[tool.codeagent.fix]``). Environment: ``CODEAGENT_BASE_URL``, ``CODEAGENT_FIX_MODEL``,
-``CODEAGENT_STRATEGY``, ``CODEAGENT_TEST_CMD``, ``CODEAGENT_PYTHON``. The OpenAI key is read from
-``OPENAI_API_KEY`` when it is used, and is never a setting (so never printed).
+``CODEAGENT_STRATEGY``, ``CODEAGENT_TEST_CMD``, ``CODEAGENT_PYTHON``, ``CODEAGENT_IDLE_TIMEOUT``.
+The OpenAI key is read from ``OPENAI_API_KEY`` when it is used, and is never a setting (so never
+printed).
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ class FixSettings:
     test_timeout: float = 120.0
     threads: int = 0
     """Embedded model: compute threads (0: the free cores)."""
+    idle_timeout: float = 120.0
+    """Seconds the model may stay silent mid-turn before the connection is taken for dead and
+    the turn resent on a new one (``ClientConfig.idle_timeout``)."""
 
     def __repr__(self) -> str:
         return f"FixSettings({ {f.name: getattr(self, f.name) for f in fields(self)} })"
@@ -55,6 +59,7 @@ _ENV = {
     "CODEAGENT_STRATEGY": "strategy",
     "CODEAGENT_TEST_CMD": "test_cmd",
     "CODEAGENT_PYTHON": "python",
+    "CODEAGENT_IDLE_TIMEOUT": "idle_timeout",
 }
 
 
@@ -70,6 +75,8 @@ def merge_fix(project: Path, environ: Mapping[str, str], flags: Mapping[str, Any
     for name in ("max_time", "test_timeout"):
         if getattr(settings, name) < 0:
             raise ConfigError(f"--{name.replace('_', '-')} must not be negative")
+    if not settings.idle_timeout > 0:
+        raise ConfigError("--idle-timeout must be positive")
     return settings
 
 

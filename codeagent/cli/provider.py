@@ -36,7 +36,7 @@ class Provider:
     api_key: str | None
     embedded: bool
 
-    def client(self, transport: str, model: str) -> ResponsesClient:
+    def client(self, transport: str, model: str, *, idle_timeout: float = 120.0) -> ResponsesClient:
         ws_url = self.base_url.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
         http = http_connector(self.base_url, api_key=self.api_key)
         connect: Connector
@@ -46,7 +46,8 @@ class Provider:
         else:
             connect = websocket_connector(ws_url.rstrip("/") + "/responses", api_key=self.api_key)
             fallback = http
-        return ResponsesClient(connect, ClientConfig(model=model), fallback=fallback)
+        config = ClientConfig(model=model, idle_timeout=idle_timeout)
+        return ResponsesClient(connect, config, fallback=fallback)
 
     def __repr__(self) -> str:  # the key never shows
         return (

@@ -17,6 +17,7 @@ optionally ``"expect": TEXT``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import AsyncGenerator, Sequence
@@ -48,6 +49,9 @@ class Step:
     context_full: bool = False
     expect: str | None = None
     """Text that must appear in the last input item of the request this step answers."""
+    stall: float = 0.0
+    """Seconds of silence after the response is created, before any output: a stalled
+    server, for the client's idle timeout (the step still counts as played)."""
 
     @classmethod
     def from_json(cls, obj: Any, index: int) -> Step:
@@ -60,6 +64,7 @@ class Step:
             crash=bool(obj.get("crash")),
             context_full=bool(obj.get("context_full")),
             expect=obj.get("expect"),
+            stall=_seconds(obj.get("stall", 0.0), index),
         )
         kinds = (step.say is not None, step.call is not None, step.crash, step.context_full)
         if sum(kinds) != 1:
@@ -67,6 +72,12 @@ class Step:
                 f"script step {index} needs exactly one of say, call, crash, context_full"
             )
         return step
+
+
+def _seconds(value: object, index: int) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 3600:
+        raise ConfigError(f"script step {index}: stall must be seconds (0 to 3600)")
+    return float(value)
 
 
 def read_script(path: str | Path) -> list[Step]:
@@ -118,6 +129,8 @@ class ScriptedBackend:
         if step.context_full:
             raise context_length_exceeded(f"the script fills the window at step {index}")
         yield Accepted()
+        if step.stall:
+            await asyncio.sleep(step.stall)
         if step.call is not None:
             yield CallStart(step.call)
             arguments = json.dumps(step.arguments)
