@@ -3,7 +3,8 @@
 - ``GuardedH11Protocol``: every request head (a WebSocket upgrade included) must arrive whole
   within ``head_timeout`` seconds; a slower one gets ``408`` and the connection closes.
 - ``GuardedWebSocketProtocol``: when a keepalive ping goes unanswered the connection really ends,
-  even if the peer stopped reading.
+  even if the peer stopped reading; a text message that is not UTF-8 closes it with 1007 and
+  no traceback in the log.
 
 Both are uvicorn's own classes with a timer added, so framing, flow control and the ASGI
 interface stay uvicorn's.
@@ -124,6 +125,25 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
             self._abort_timer.cancel()
             self._abort_timer = None
         super().connection_lost(exc)
+
+    def send_receive_event_to_app(self) -> None:
+        """RFC 6455, section 8.1: a text message that is not UTF-8 fails the connection (1007).
+        uvicorn does that too, but logs it with a traceback at ERROR; a client's bad bytes are
+        not a server fault, so here they are one INFO line."""
+        if self.curr_msg_data_type == "text" and not self.close_sent:
+            data = b"".join(self.frames)
+            try:
+                data.decode()
+            except UnicodeDecodeError as exc:
+                self.frames = []
+                self.logger.info(
+                    "Closed a WebSocket with 1007: a text message is not UTF-8 (%s)", exc
+                )
+                self.conn.send_close(1007)
+                self.handle_parser_exception()
+                return
+            self.frames = [data]
+        super().send_receive_event_to_app()
 
     def _abort(self) -> None:
         self._abort_timer = None
