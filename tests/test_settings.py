@@ -82,3 +82,45 @@ def test_bad_allowed_origins_are_clear_errors() -> None:
         merge({"allowed_origins": 8443}, {}, {})
     with pytest.raises(ConfigError, match="'allowed_origins' in the config file must be a list"):
         merge({"allowed_origins": ["https://a.example", 1]}, {}, {})
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"api_key": ["sk-in-a-list"]}, "'api_key' in the config file must be str"),
+        ({"host": 127}, "'host' in the config file must be str"),
+        ({"port": 80.5}, "'port' in the config file must be int"),
+        ({"port": True}, "'port' in the config file must be int"),
+        ({"ping_interval": "nan"}, "'ping_interval' in the config file must be float"),
+        ({"threads": {"n": 2}}, "'threads' in the config file must be int"),
+    ],
+)
+def test_values_of_the_wrong_kind_are_refused_not_converted(
+    config: dict[str, object], message: str
+) -> None:
+    """``str(["sk-..."])`` must not become an API key, nor 80.5 port 80: a clear error, and
+    the value itself (a key, perhaps) is not repeated in it."""
+    with pytest.raises(ConfigError, match=message) as refused:
+        merge(config, {}, {})
+    assert "sk-in-a-list" not in str(refused.value)
+
+
+def test_max_connections_merges_in_order_and_reaches_the_server() -> None:
+    from codeagent.cli.main import build_parser, server_config
+
+    assert merge({}, {}, {}).max_connections == 256
+    assert server_config(merge({}, {}, {})).max_connections == 256
+    assert merge({"max_connections": 10}, {}, {}).max_connections == 10
+    environ = {"CODEAGENT_MAX_CONNECTIONS": "20"}
+    assert merge({"max_connections": 10}, environ, {}).max_connections == 20
+    assert merge({"max_connections": 10}, environ, {"max_connections": None}).max_connections == 20
+    args = build_parser().parse_args(["serve", "--max-connections", "30"])
+    settings = merge({"max_connections": 10}, environ, {"max_connections": args.max_connections})
+    assert server_config(settings).max_connections == 30
+
+
+def test_bad_max_connections_are_clear_errors() -> None:
+    with pytest.raises(ConfigError, match="max-connections must be positive"):
+        merge({}, {}, {"max_connections": 0})
+    with pytest.raises(ConfigError, match="'max_connections' in the environment must be int"):
+        merge({}, {"CODEAGENT_MAX_CONNECTIONS": "many"}, {})

@@ -51,6 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--ping-interval", type=float, help="WebSocket keepalive pings (20 s)")
     serve.add_argument("--ping-timeout", type=float, help="seconds a pong may take (20)")
+    serve.add_argument(
+        "--max-connections",
+        type=int,
+        help="WebSocket connections + HTTP responses at once; more get HTTP 503 (256)",
+    )
     serve.add_argument("--token-delay", type=float, help="echo backend: seconds per token")
     serve.add_argument("--script", help="scripted backend: a JSON file of steps (for tests)")
     llama = serve.add_argument_group("llama backend")
@@ -105,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     agent = suites.add_parser("agent", help="the agent's own work per turn (model, tests apart)")
     agent.add_argument("repos", nargs="*", default=["sample_repos/calc"], help="projects")
     agent.add_argument("--runs", type=int, default=5, help="measured runs per repo (5)")
+    from codeagent.cli import bench_load  # noqa: PLC0415
+
+    bench_load.add_parser(suites)
     return parser
 
 
@@ -174,6 +182,7 @@ def server_config(settings: ServeSettings) -> ServerConfig:
         handshake_timeout=settings.handshake_timeout,
         ping_interval=settings.ping_interval,
         ping_timeout=settings.ping_timeout,
+        max_connections=settings.max_connections,
     )
 
 
@@ -194,6 +203,7 @@ def run_serve(args: argparse.Namespace) -> int:
         "handshake_timeout": args.handshake_timeout,
         "ping_interval": args.ping_interval,
         "ping_timeout": args.ping_timeout,
+        "max_connections": args.max_connections,
         "token_delay": args.token_delay,
         "script": args.script,
         "model": args.model,
@@ -233,6 +243,10 @@ def run_bench(args: argparse.Namespace) -> int:
             raise ConfigError("--runs must be at least 1")
         print(run_agent_bench([Path(r) for r in args.repos], args.runs), flush=True)
         return 0
+    if args.suite == "load":
+        from codeagent.cli.bench_load import run_load_command  # noqa: PLC0415
+
+        return run_load_command(args)
     if args.suite == "wire":
         from codeagent.cli.bench import run_wire_bench  # noqa: PLC0415 (starts a server)
 

@@ -4,12 +4,14 @@ The config file is ``.codeagent.toml`` (table ``[serve]``) or ``pyproject.toml``
 ``[tool.codeagent.serve]``) in the working directory. Environment variables are
 ``CODEAGENT_HOST``, ``CODEAGENT_PORT``, ``CODEAGENT_BACKEND``, ``CODEAGENT_API_KEY``,
 ``CODEAGENT_MODEL``, ``CODEAGENT_THREADS``, ``CODEAGENT_UPSTREAM_URL``,
-``CODEAGENT_ALLOWED_ORIGINS``. A list setting (``allowed_origins``) is a TOML list or a
-comma-separated string; a later source replaces it whole.
+``CODEAGENT_ALLOWED_ORIGINS``, ``CODEAGENT_MAX_CONNECTIONS``. A list setting
+(``allowed_origins``) is a TOML list or a comma-separated string; a later source replaces it
+whole.
 """
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -39,6 +41,9 @@ class ServeSettings:
     """Seconds between keepalive pings on a WebSocket connection."""
     ping_timeout: float = 20.0
     """Seconds a pong may take before the connection is dropped."""
+    max_connections: int = 256
+    """WebSocket connections plus HTTP responses in flight; beyond it, HTTP 503 (the upgrade
+    included) with ``Retry-After``."""
     token_delay: float = 0.0
     """Echo backend only: seconds per output token, to watch streaming."""
     script: str | None = None
@@ -79,6 +84,7 @@ _ENV = {
     "CODEAGENT_THREADS": "threads",
     "CODEAGENT_UPSTREAM_URL": "upstream_url",
     "CODEAGENT_ALLOWED_ORIGINS": "allowed_origins",
+    "CODEAGENT_MAX_CONNECTIONS": "max_connections",
 }
 
 
@@ -105,7 +111,7 @@ def merge(
     settings = merge_layers(ServeSettings(), _ENV, config_file, environ, flags)
     if not 0 <= settings.port < 65536:
         raise ConfigError(f"port must be between 0 and 65535, not {settings.port}")
-    for name in ("ctx", "cache_mb", "max_output_tokens"):
+    for name in ("ctx", "cache_mb", "max_output_tokens", "max_connections"):
         if getattr(settings, name) < 1:
             raise ConfigError(f"{name.replace('_', '-')} must be positive")
     for name in ("handshake_timeout", "ping_interval", "ping_timeout"):
@@ -170,9 +176,23 @@ def _convert(kind: type, value: Any) -> Any:
         if not all(isinstance(item, str) for item in items):
             raise TypeError(items)
         return tuple(part.strip() for item in items for part in item.split(",") if part.strip())
-    if kind is bool and not isinstance(value, bool):
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
         text = str(value).strip().lower()
         if text not in _TRUE | _FALSE:
             raise ValueError(text)
         return text in _TRUE
-    return kind(value)
+    # Strings come as strings (never the text of a TOML list or table: ``str(["sk-..."])``
+    # would quietly become an API key); numbers as numbers or their text, never a bool, and an
+    # int never from a float that would be cut.
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise TypeError(type(value).__name__)
+    if kind is str and not isinstance(value, str):
+        raise TypeError(type(value).__name__)
+    if kind is int and isinstance(value, float):
+        raise TypeError("float")
+    converted = kind(value)
+    if kind is float and not math.isfinite(converted):
+        raise ValueError("not finite")
+    return converted

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-from collections.abc import AsyncGenerator, AsyncIterator, Collection
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Collection, Mapping
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -53,6 +53,20 @@ UNAUTHORIZED = ErrorInfo(
 )
 
 
+def too_many_connections(limit: int) -> JSONResponse:
+    """503 with ``Retry-After``: the server is at ``limit`` connections (``max_connections``)."""
+    info = ErrorInfo(
+        503,
+        "server_error",
+        "too_many_connections",
+        f"The server has {limit} connections open (the limit, --max-connections); "
+        "try again shortly.",
+    )
+    response = error_response(info)
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 class OriginGuard:
     """ASGI middleware: a request or WebSocket upgrade that ``policy`` refuses gets its error
     (403, or 400 for a bad ``Host``) before any route sees it. ``open_paths`` may be used from
@@ -83,6 +97,27 @@ class OriginGuard:
         else:
             # Without the denial-response extension, closing before accepting is a bare 403.
             await send({"type": "websocket.close", "code": 1008, "reason": refusal.code or ""})
+
+
+class CountedStream(StreamingResponse):
+    """A streamed response that calls ``on_end`` once it is over, however it ends (the client
+    gone before the first byte included), so the server's count of streams cannot leak."""
+
+    def __init__(
+        self,
+        content: AsyncIterator[str],
+        on_end: Callable[[], None],
+        media_type: str,
+        headers: Mapping[str, str],
+    ) -> None:
+        super().__init__(content, media_type=media_type, headers=headers)
+        self.on_end = on_end
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.on_end()
 
 
 class StarletteChannel:
@@ -123,6 +158,9 @@ class ResponsesServer:
         self.store = ResponseStore(config.store_capacity)
         self.policy = OriginPolicy.for_server(config.host, config.allowed_origins)
         self.connections = 0
+        """Open WebSocket connections."""
+        self.http_streams = 0
+        """HTTP ``/v1/responses`` requests in flight (a streamed one until its stream ends)."""
 
     def app(self) -> Starlette:
         return Starlette(
@@ -143,8 +181,17 @@ class ResponsesServer:
 
     async def health(self, request: Request) -> Response:
         return JSONResponse(
-            {"status": "ok", "backend": self.backend.name, "connections": self.connections}
+            {
+                "status": "ok",
+                "backend": self.backend.name,
+                "connections": self.connections,
+                "http_streams": self.http_streams,
+                "max_connections": self.config.max_connections,
+            }
         )
+
+    def _full(self) -> bool:
+        return self.connections + self.http_streams >= self.config.max_connections
 
     async def models(self, request: Request) -> Response:
         if not self._authorized(request.headers.get("authorization")):
@@ -157,9 +204,13 @@ class ResponsesServer:
             # Refuse the upgrade with a real HTTP 401 where the server supports it.
             await websocket.send_denial_response(error_response(UNAUTHORIZED))
             return
-        await websocket.accept()
+        if self._full():
+            await websocket.send_denial_response(too_many_connections(self.config.max_connections))
+            return
+        # Counted before the first await, so concurrent upgrades cannot all pass the check.
         self.connections += 1
         try:
+            await websocket.accept()
             await serve_connection(
                 StarletteChannel(websocket), self.backend, self.store, self.config.limits
             )
@@ -169,6 +220,22 @@ class ResponsesServer:
     async def create_http(self, request: Request) -> Response:
         if not self._authorized(request.headers.get("authorization")):
             return error_response(UNAUTHORIZED)
+        if self._full():
+            return too_many_connections(self.config.max_connections)
+        self.http_streams += 1
+        streaming = False
+        try:
+            response = await self._create_http(request)
+            streaming = isinstance(response, CountedStream)
+            return response
+        finally:
+            if not streaming:  # a stream is counted until it ends (``CountedStream``)
+                self.http_streams -= 1
+
+    def _stream_ended(self) -> None:
+        self.http_streams -= 1
+
+    async def _create_http(self, request: Request) -> Response:
         body = await request.body()
         if len(body) > self.config.max_frame_bytes:
             info = ErrorInfo(
@@ -190,8 +257,9 @@ class ResponsesServer:
             await events.aclose()
             return error_response(first.error)
         if obj.get("stream"):
-            return StreamingResponse(
+            return CountedStream(
                 _sse(first, events),
+                self._stream_ended,
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache"},
             )

@@ -31,6 +31,12 @@ class ServerConfig:
     ping_timeout: float = 20.0
     """Seconds a pong may take; without one the connection is closed (1011) and its work
     cancelled: a half-open peer, or one that stopped reading, is freed."""
+    max_connections: int = 256
+    """WebSocket connections plus HTTP responses in flight at once; one more is refused with
+    HTTP 503 ``too_many_connections`` and ``Retry-After`` (the upgrade included), so the excess
+    waits instead of slowing everyone. A fixed 256 for every backend: an idle echo connection
+    costs the server tens of KiB (``codeagent bench load``), and the llama backend's KV caches
+    are bounded apart by ``--cache-mb`` (a connection beyond them re-reads its prompt)."""
 
     def __repr__(self) -> str:
         # The API key never appears in logs.
@@ -38,5 +44,6 @@ class ServerConfig:
         return (
             f"ServerConfig(host={self.host!r}, port={self.port}, api_key={key}, "
             f"max_frame_bytes={self.max_frame_bytes}, store_capacity={self.store_capacity}, "
-            f"allowed_origins={self.allowed_origins}, limits={self.limits})"
+            f"allowed_origins={self.allowed_origins}, limits={self.limits}, "
+            f"max_connections={self.max_connections})"
         )
