@@ -28,6 +28,7 @@ from codeagent.agent.session import exit_code_of, fix
 from codeagent.cli.fix_settings import FixSettings, find_python, merge_fix
 from codeagent.cli.fix_settings import pytest_args as parse_test_cmd
 from codeagent.cli.headless import Reporter, step_summary
+from codeagent.cli.logs import debug_to_stderr
 from codeagent.cli.provider import Provider, open_provider
 from codeagent.errors import CodeagentError, ConfigError
 from codeagent.tools.apply import apply_to_user
@@ -65,7 +66,7 @@ def quiet_logs() -> None:
     ``CODEAGENT_DEBUG=1``."""
     root = logging.getLogger("codeagent")
     if os.environ.get("CODEAGENT_DEBUG"):
-        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+        debug_to_stderr([os.environ.get("OPENAI_API_KEY", "")])
         return
     root.addHandler(logging.NullHandler())
     root.propagate = False

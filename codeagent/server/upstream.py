@@ -170,7 +170,7 @@ class UpstreamBackend:
         try:
             async with self._client.stream("POST", "/chat/completions", json=body) as reply:
                 if reply.status_code != 200:
-                    raise await _upstream_error(reply)
+                    raise await _upstream_error(reply, self.settings.api_key)
                 yield Accepted()
                 async with contextlib.aclosing(_stream_chunks(reply)) as chunks:
                     async for data in chunks:
@@ -195,10 +195,13 @@ async def _stream_chunks(reply: httpx.Response) -> AsyncGenerator[dict[str, Any]
             yield parsed
 
 
-async def _upstream_error(reply: httpx.Response) -> CodeagentError:
+async def _upstream_error(reply: httpx.Response, api_key: str | None) -> CodeagentError:
     """What an upstream's error status means here: its context window exceeded (OpenAI's code,
-    or vLLM's and llama.cpp's wording) is the client's 400; anything else a backend failure."""
+    or vLLM's and llama.cpp's wording) is the client's 400; anything else a backend failure.
+    Its words go to our client, but never our key (some proxies quote the key they refuse)."""
     text = (await reply.aread()).decode("utf-8", errors="replace")
+    if api_key:
+        text = text.replace(api_key, "[the upstream key]")
     try:
         body = json.loads(text)
         error = body.get("error", body) if isinstance(body, dict) else {}
