@@ -14,11 +14,9 @@ Profiles ("ci" by default, "long" with ``HYPOTHESIS_PROFILE=long``) live in test
 
 from __future__ import annotations
 
-import copy
 import itertools
 import json
 from dataclasses import replace
-from typing import Any
 
 import pytest
 from hypothesis import event, example, given
@@ -46,6 +44,7 @@ from codeagent.protocol.items import FunctionCall, Message, OutputText
 from codeagent.protocol.request import CreateRequest
 from codeagent.protocol.response import Response, Usage
 from codeagent.protocol.sse import SseDecoder
+from tests.test_properties_requests import mutated
 
 TEXT = st.text(max_size=10)
 KEYS = st.text(max_size=6)
@@ -449,28 +448,6 @@ def mangled_events(draw: st.DrawFn) -> str:
     """One event of a whole stream, as JSON, with one value anywhere in it replaced or removed."""
     chosen = draw(st.sampled_from(draw(streams())[0]))
     return json.dumps(draw(mutated(chosen.to_json(), JSON)))
-
-
-@st.composite
-def mutated(draw: st.DrawFn, value: Any, replacement: st.SearchStrategy[Any]) -> Any:
-    """``value`` (JSON) with one node, anywhere in it, replaced by ``replacement`` or removed."""
-    value = copy.deepcopy(value)
-    places: list[tuple[Any, Any]] = []
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict | list):
-            keys = list(node) if isinstance(node, dict) else list(range(len(node)))
-            places += [(node, key) for key in keys]
-            stack += [node[key] for key in keys]
-    if not places:
-        return draw(replacement)
-    node, key = draw(st.sampled_from(places))
-    if isinstance(node, dict) and draw(st.booleans()):
-        del node[key]
-    else:
-        node[key] = draw(replacement)
-    return value
 
 
 SERVER_TEXTS = st.one_of(
