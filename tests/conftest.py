@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -75,3 +78,46 @@ def served() -> Iterator[Served]:
     yield server
     server.process.terminate()
     server.process.wait(10)
+
+
+SAMPLE = Path(__file__).resolve().parent.parent / "sample_repos" / "calc"
+
+
+def git(repo: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}  # fmt: skip
+    done = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True,
+                          check=True)  # fmt: skip
+    return done.stdout
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A git repository holding a copy of ``sample_repos/calc`` (one failing test)."""
+    root = tmp_path / "calc"
+    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "calc")
+    return root
+
+
+@pytest.fixture
+def scripted() -> Iterator[Any]:
+    """``serve(*steps)``: a scripted model behind a real local server; its base URL and
+    backend."""
+    from codeagent.server.config import ServerConfig
+    from codeagent.server.run import BackgroundServer
+    from codeagent.testing.scripted import ScriptedBackend, Step
+
+    servers: list[BackgroundServer] = []
+
+    def serve(*steps: Step) -> tuple[str, ScriptedBackend]:
+        backend = ScriptedBackend(list(steps))
+        server = BackgroundServer(backend, ServerConfig(port=0))
+        servers.append(server.__enter__())
+        return server.base_url, backend
+
+    yield serve
+    for server in servers:
+        server.__exit__(None, None, None)

@@ -24,11 +24,10 @@ from typing import Any
 
 import pytest
 
-from codeagent.server.config import ServerConfig
-from codeagent.server.run import BackgroundServer
-from codeagent.testing.scripted import ScriptedBackend, Step
+from codeagent.testing.scripted import Step
 from codeagent.tools.pytest_runner import PytestRunner
-from tests.test_fix_scripted import SAMPLE, fingerprint, fix, git, of_kind
+from tests.conftest import SAMPLE, git
+from tests.test_fix_scripted import fingerprint, fix, of_kind
 from tests.test_test_runner import MODES, PYTHON, gone, write_tree
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "killpg"), reason="POSIX process groups")
@@ -258,21 +257,6 @@ def calc(tmp_path: Path) -> Any:
         return root
 
     return make
-
-
-@pytest.fixture
-def scripted() -> Iterator[Any]:
-    servers: list[BackgroundServer] = []
-
-    def serve(*steps: Step) -> tuple[str, ScriptedBackend]:
-        backend = ScriptedBackend(list(steps))
-        server = BackgroundServer(backend, ServerConfig(port=0))
-        servers.append(server.__enter__())
-        return server.base_url, backend
-
-    yield serve
-    for server in servers:
-        server.__exit__(None, None, None)
 
 
 OPS = (SAMPLE / "calc" / "ops.py").read_text()

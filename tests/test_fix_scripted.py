@@ -7,10 +7,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +18,8 @@ from codeagent.errors import ConfigError
 from codeagent.server.config import ServerConfig
 from codeagent.server.run import BackgroundServer
 from codeagent.testing.scripted import ScriptedBackend, Step, read_script
-from tests.conftest import start_serve
+from tests.conftest import git, start_serve
 
-SAMPLE = Path(__file__).resolve().parent.parent / "sample_repos" / "calc"
 FIX = """--- a/calc/ops.py
 +++ b/calc/ops.py
 @@ -19,3 +19,3 @@
@@ -38,24 +35,6 @@ EDITS_TEST = """--- a/tests/test_ops.py
 -    assert mean([1.0, 2.0, 3.0]) == 2.0
 +    assert mean([1.0, 2.0, 3.0]) == 3.0
 """
-
-
-def git(repo: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}  # fmt: skip
-    done = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True,
-                          check=True)  # fmt: skip
-    return done.stdout
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "calc"
-    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
-    git(root, "init", "-q")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "calc")
-    return root
 
 
 def fingerprint(root: Path) -> dict[str, str]:
@@ -80,21 +59,6 @@ def fix(repo: Path, base_url: str, *flags: str) -> tuple[int, list[dict[str, Any
 
 def of_kind(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [e for e in events if e["event"] == kind]
-
-
-@pytest.fixture
-def scripted() -> Iterator[Any]:
-    servers: list[BackgroundServer] = []
-
-    def serve(*steps: Step) -> tuple[str, ScriptedBackend]:
-        backend = ScriptedBackend(list(steps))
-        server = BackgroundServer(backend, ServerConfig(port=0))
-        servers.append(server.__enter__())
-        return server.base_url, backend
-
-    yield serve
-    for server in servers:
-        server.__exit__(None, None, None)
 
 
 def test_the_tools_strategy_end_to_end(repo: Path, scripted: Any, tmp_path: Path) -> None:

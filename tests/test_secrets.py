@@ -28,7 +28,7 @@ from codeagent.server.echo import EchoBackend
 from codeagent.server.run import BackgroundServer
 from codeagent.testing.chat_upstream import FakeChatUpstream
 from codeagent.testing.scripted import ScriptedBackend, Step
-from tests.test_fix_scripted import FIX, of_kind, repo  # noqa: F401  (repo: the fixture)
+from tests.test_fix_scripted import FIX, of_kind
 
 CANARY = f"sk-canary-{secrets.token_hex(12)}"
 
@@ -155,7 +155,7 @@ def test_the_upstream_key_is_used_and_never_shown(
     assert CANARY not in failed.text + log  # ...without the key
 
 
-def test_fixs_key_is_used_and_never_shown(repo: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_fixs_key_is_used_and_never_shown(repo: Path, tmp_path: Path) -> None:
     """``OPENAI_API_KEY`` with ``--base-url``: sent to the server (which requires it), absent
     from the events, the trajectory, stderr; and absent from the error when it is refused."""
     backend = ScriptedBackend([Step(call="apply_patch", arguments={"patch": FIX})])

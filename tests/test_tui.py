@@ -4,7 +4,6 @@ the scripted model, and deterministic SVG snapshots of its three main states."""
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,19 +27,8 @@ from codeagent.tui.diff_view import DiffView
 from codeagent.tui.messages import AgentMessage, Applied, SessionEnded
 from codeagent.tui.stats_pane import StatsPane
 from codeagent.tui.transcript import Transcript
-from tests.test_fix_scripted import FIX, git
-
-SAMPLE = Path(__file__).resolve().parent.parent / "sample_repos" / "calc"
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "calc"
-    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
-    git(root, "init", "-q")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "calc")
-    return root
+from tests.conftest import git
+from tests.test_fix_scripted import FIX
 
 
 @pytest.fixture
