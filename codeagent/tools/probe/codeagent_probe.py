@@ -313,6 +313,11 @@ class Probe:
 
     def pytest_unconfigure(self) -> None:
         self.finish(None)
+        modules_path = os.environ.get(MODULES_ENV)
+        if modules_path:
+            # The very last hook: modules that plugins import as late as the terminal summary
+            # (hypothesis's imports all of hypothesis there, ~0.6 s a run) are preloaded too.
+            _write_modules(modules_path, self._paths)
 
     def finish(self, exitstatus: int | None) -> None:
         if self._finished:
@@ -322,9 +327,6 @@ class Probe:
             self._tracer.stop()
             imports = self._files(self._tracer.imports, per_test=False)
             self._write({"k": "import_lines", "files": imports})
-        modules_path = os.environ.get(MODULES_ENV)
-        if modules_path:
-            _write_modules(modules_path, self._paths)
         self._write({"k": "end", "exitstatus": exitstatus})
         self._report.close()
 
