@@ -9,7 +9,7 @@ event is a frozen value with a stable ``kind``; ``to_json`` / ``event_from_json`
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, ClassVar
+from typing import Any, ClassVar, get_args
 
 from codeagent.transport.stats import TurnStats
 
@@ -210,14 +210,8 @@ AgentEvent = (
     | Finished
 )
 
-_KINDS: dict[str, type[Any]] = {
-    cls.kind: cls
-    for cls in (
-        SessionStarted, TestsRun, Localised, ContextBuilt, TurnStarted, ModelText, ModelDelta,
-        UserInput, TurnFinished, ToolCalled, CandidateProposed, CandidateTested, FixFound, Note,
-        Finished,
-    )
-}  # fmt: skip
+_KINDS: dict[str, type[Any]] = {cls.kind: cls for cls in get_args(AgentEvent)}
+"""Every event class by its ``kind``: read off the union, so a new event cannot be missed."""
 
 
 def event_to_json(event: AgentEvent) -> dict[str, Any]:
