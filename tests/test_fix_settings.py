@@ -24,7 +24,13 @@ def test_defaults_file_environment_flags(tmp_path: Path) -> None:
         {"CODEAGENT_STRATEGY": "guided", "CODEAGENT_BASE_URL": "http://h:1/v1"},
         {"max_turns": None, "max_time": 60.0},
     )
-    assert (settings.max_turns, settings.strategy, settings.allow_test_edits) == (9, "guided", True)
+    # allow-test-edits is guarded: the project's own config may not set it (test_trust_*.py).
+    assert (settings.max_turns, settings.strategy, settings.allow_test_edits) == (
+        9,
+        "guided",
+        False,
+    )
+    assert [i.key for i in settings.provenance.ignored] == ["allow_test_edits"]
     assert (settings.base_url, settings.max_time) == ("http://h:1/v1", 60.0)
 
 
@@ -34,8 +40,8 @@ def test_defaults_file_environment_flags(tmp_path: Path) -> None:
         ({"strategy": "clever"}, "--strategy must be one of"),
         ({"transport": "carrier-pigeon"}, "--transport must be one of"),
         ({"max_turns": -1}, "--max-turns must not be negative"),
-        ({"max_time": "soon"}, "'max_time' in the flags must be float"),
-        ({"allow_test_edits": "maybe"}, "'allow_test_edits' in the flags must be bool"),
+        ({"max_time": "soon"}, "'max_time' from the flag must be float"),
+        ({"allow_test_edits": "maybe"}, "'allow_test_edits' from the flag must be bool"),
     ],
 )
 def test_bad_values_are_one_clear_line(tmp_path: Path, flags: dict[str, object], message: str):

@@ -1,7 +1,7 @@
-"""A canary API key, passed through every path a key takes (serve's flag, environment and config
-file; the upstream backend's key; ``codeagent fix``'s ``OPENAI_API_KEY``), must be used (the
-servers check it) and must appear in no log, no JSONL event, no trajectory and no error message
-(error bodies included), on success and on failure."""
+"""A canary API key, passed through every path a key takes (serve's flag, environment, user
+config and trusted project config; the upstream backend's key; ``codeagent fix``'s
+``OPENAI_API_KEY``), must be used (the servers check it) and must appear in no log, no JSONL
+event, no trajectory and no error message (error bodies included), on success and on failure."""
 
 from __future__ import annotations
 
@@ -34,8 +34,10 @@ CANARY = f"sk-canary-{secrets.token_hex(12)}"
 
 
 def serve(cwd: Path, *args: str, env: dict[str, str] | None = None) -> tuple[Any, int]:
-    """``codeagent serve --port 0 ARGS`` in ``cwd`` (where its config file is read)."""
+    """``codeagent serve --port 0 ARGS`` in ``cwd`` (where its project config is read; the user
+    config is ``cwd/xdg/codeagent/config.toml``)."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("CODEAGENT_", "OPENAI_"))}
+    base["XDG_CONFIG_HOME"] = str(cwd / "xdg")
     process = subprocess.Popen(
         [sys.executable, "-m", "codeagent", "serve", "--port", "0", *args],
         cwd=cwd,
@@ -76,7 +78,12 @@ def exercise(port: int) -> str:
     return "\n".join(seen)
 
 
-@pytest.mark.parametrize("path", ["flag", "environment", "config file"])
+def user_config(home: Path, text: str) -> None:
+    (home / "xdg" / "codeagent").mkdir(parents=True)
+    (home / "xdg" / "codeagent" / "config.toml").write_text(text)
+
+
+@pytest.mark.parametrize("path", ["flag", "environment", "user config", "trusted project config"])
 def test_serves_key_is_used_and_never_shown(tmp_path: Path, path: str) -> None:
     args: list[str] = ["--backend", "echo"]
     env: dict[str, str] = {}
@@ -84,8 +91,11 @@ def test_serves_key_is_used_and_never_shown(tmp_path: Path, path: str) -> None:
         args += ["--api-key", CANARY]
     elif path == "environment":
         env["CODEAGENT_API_KEY"] = CANARY
+    elif path == "user config":
+        user_config(tmp_path, f'[serve]\napi_key = "{CANARY}"\n')
     else:
         (tmp_path / ".codeagent.toml").write_text(f'[serve]\napi_key = "{CANARY}"\n')
+        args.append("--trust-project-config")
     process, port = serve(tmp_path, *args, env=env)
     try:
         told = exercise(port)
@@ -95,15 +105,21 @@ def test_serves_key_is_used_and_never_shown(tmp_path: Path, path: str) -> None:
     assert CANARY not in log
 
 
-def test_a_bad_key_setting_does_not_echo_the_key(tmp_path: Path) -> None:
-    (tmp_path / ".codeagent.toml").write_text(f'[serve]\napi_key = ["{CANARY}"]\n')
+@pytest.mark.parametrize("where", ["user config", "trusted project config"])
+def test_a_bad_key_setting_does_not_echo_the_key(tmp_path: Path, where: str) -> None:
+    if where == "user config":
+        user_config(tmp_path, f'[serve]\napi_key = ["{CANARY}"]\n')
+    else:
+        (tmp_path / ".codeagent.toml").write_text(f'[serve]\napi_key = ["{CANARY}"]\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODEAGENT_", "OPENAI_"))}
     done = subprocess.run(
-        [sys.executable, "-m", "codeagent", "serve", "--port", "0"],
+        [sys.executable, "-m", "codeagent", "serve", "--port", "0", "--trust-project-config"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
+        env={**env, "XDG_CONFIG_HOME": str(tmp_path / "xdg")},
     )
     assert done.returncode == 2
     assert "api_key" in done.stderr

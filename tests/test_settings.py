@@ -1,4 +1,5 @@
-"""Settings merge one way: defaults -> config file -> environment -> flags."""
+"""Settings merge one way: defaults -> config file -> environment -> flags (which settings a
+project's own config may set: tests/test_trust_settings.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from codeagent.cli.settings import ServeSettings, merge, read_config_file
+from codeagent.cli.config_layers import read_project_config
+from codeagent.cli.settings import ServeSettings, merge
 from codeagent.errors import ConfigError
 
 
@@ -24,19 +26,22 @@ def test_later_sources_win() -> None:
 
 
 def test_config_file_tables(tmp_path: Path) -> None:
+    assert read_project_config(tmp_path, "serve") == (None, {})
     (tmp_path / "pyproject.toml").write_text("[tool.codeagent.serve]\nport = 7000\n")
-    assert read_config_file(tmp_path) == {"port": 7000}
+    assert read_project_config(tmp_path, "serve") == (tmp_path / "pyproject.toml", {"port": 7000})
     (tmp_path / ".codeagent.toml").write_text("[serve]\nbackend = 'echo'\n")
-    assert read_config_file(tmp_path) == {"backend": "echo"}  # the dotfile wins
+    dotfile = tmp_path / ".codeagent.toml"
+    assert read_project_config(tmp_path, "serve") == (dotfile, {"backend": "echo"})  # it wins
+    assert read_project_config(tmp_path, "fix") == (dotfile, {})
     (tmp_path / ".codeagent.toml").write_text("[serve\n")
-    with pytest.raises(ConfigError, match="cannot read"):
-        read_config_file(tmp_path)
+    with pytest.raises(ConfigError, match="cannot read the project config"):
+        read_project_config(tmp_path, "serve")
 
 
 def test_bad_values_are_clear_errors() -> None:
     with pytest.raises(ConfigError, match="unknown setting 'prot' in the config file"):
         merge({"prot": 1}, {}, {})
-    with pytest.raises(ConfigError, match="'port' in the environment must be int"):
+    with pytest.raises(ConfigError, match="'port' from the environment CODEAGENT_PORT must be int"):
         merge({}, {"CODEAGENT_PORT": "eighty"}, {})
     with pytest.raises(ConfigError, match="port must be between"):
         merge({}, {}, {"port": 70000})
@@ -78,21 +83,21 @@ def test_bad_allowed_origins_are_clear_errors() -> None:
         merge({}, {"CODEAGENT_ALLOWED_ORIGINS": "http://localhost:3000,null"}, {})
     with pytest.raises(ConfigError, match=r"allowed origin 'app\.example' is not an origin"):
         merge({}, {}, {"allowed_origins": ["app.example"]})
-    with pytest.raises(ConfigError, match="'allowed_origins' in the config file must be a list"):
+    with pytest.raises(ConfigError, match="'allowed_origins' from the config file must be a list"):
         merge({"allowed_origins": 8443}, {}, {})
-    with pytest.raises(ConfigError, match="'allowed_origins' in the config file must be a list"):
+    with pytest.raises(ConfigError, match="'allowed_origins' from the config file must be a list"):
         merge({"allowed_origins": ["https://a.example", 1]}, {}, {})
 
 
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ({"api_key": ["sk-in-a-list"]}, "'api_key' in the config file must be str"),
-        ({"host": 127}, "'host' in the config file must be str"),
-        ({"port": 80.5}, "'port' in the config file must be int"),
-        ({"port": True}, "'port' in the config file must be int"),
-        ({"ping_interval": "nan"}, "'ping_interval' in the config file must be float"),
-        ({"threads": {"n": 2}}, "'threads' in the config file must be int"),
+        ({"api_key": ["sk-in-a-list"]}, "'api_key' from the config file must be str"),
+        ({"host": 127}, "'host' from the config file must be str"),
+        ({"port": 80.5}, "'port' from the config file must be int"),
+        ({"port": True}, "'port' from the config file must be int"),
+        ({"ping_interval": "nan"}, "'ping_interval' from the config file must be float"),
+        ({"threads": {"n": 2}}, "'threads' from the config file must be int"),
     ],
 )
 def test_values_of_the_wrong_kind_are_refused_not_converted(
@@ -122,5 +127,8 @@ def test_max_connections_merges_in_order_and_reaches_the_server() -> None:
 def test_bad_max_connections_are_clear_errors() -> None:
     with pytest.raises(ConfigError, match="max-connections must be positive"):
         merge({}, {}, {"max_connections": 0})
-    with pytest.raises(ConfigError, match="'max_connections' in the environment must be int"):
+    with pytest.raises(
+        ConfigError,
+        match="'max_connections' from the environment CODEAGENT_MAX_CONNECTIONS must be int",
+    ):
         merge({}, {"CODEAGENT_MAX_CONNECTIONS": "many"}, {})

@@ -8,8 +8,9 @@ event is a frozen value with a stable ``kind``; ``to_json`` / ``event_from_json`
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any, ClassVar, get_args
+import re
+from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
+from typing import Any, ClassVar, TypeVar, get_args
 
 from codeagent.transport.stats import TurnStats
 
@@ -29,6 +30,11 @@ class SessionStarted:
     test_command: str
     budget: dict[str, float] = field(default_factory=dict)
     """``turns``, ``seconds``, ``tokens`` (0: none)."""
+    sources: dict[str, str] = field(default_factory=dict)
+    """Where each setting came from: setting name -> ``default``, ``user config PATH``,
+    ``project config PATH``, ``environment VAR`` or ``flag``."""
+    sandbox: str = ""
+    """The sandbox test runs use (``bubblewrap``, or ``none: why``); empty: not said."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,8 +221,45 @@ _KINDS: dict[str, type[Any]] = {cls.kind: cls for cls in get_args(AgentEvent)}
 
 
 def event_to_json(event: AgentEvent) -> dict[str, Any]:
-    """``{"event": kind, "schema": SCHEMA, ...fields}``; tuples become lists."""
-    return {"event": event.kind, "schema": SCHEMA, **asdict(event)}
+    """``{"event": kind, "schema": SCHEMA, ...fields}``; tuples become lists, and text is
+    ``printable`` (so the JSON can always be written as UTF-8)."""
+    return {"event": event.kind, "schema": SCHEMA, **asdict(printable(event))}
+
+
+E = TypeVar("E")
+
+
+def printable(event: E) -> E:
+    """``event`` with every lone surrogate in its text (a byte that was not UTF-8, in a path or
+    a file decoded with ``surrogateescape``) replaced by U+FFFD: what may be shown or written as
+    UTF-8. The original keeps the exact bytes (a patch is written from it, not from this)."""
+    return _printable(event)  # type: ignore[no-any-return]
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def printable_text(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD."""
+    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
+
+
+def _printable(value: Any) -> Any:
+    if isinstance(value, str):
+        return printable_text(value)
+    if isinstance(value, tuple):
+        items = tuple(_printable(item) for item in value)
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+    if isinstance(value, dict):
+        pairs = [(_printable(k), _printable(v)) for k, v in value.items()]
+        same = all(k is a and v is b for (k, v), (a, b) in zip(pairs, value.items(), strict=True))
+        return value if same else dict(pairs)
+    if is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: _printable(getattr(value, f.name)) for f in fields(value)}
+        if all(changes[name] is getattr(value, name) for name in changes):
+            return value
+        return replace(value, **changes)
+    return value
 
 
 def event_from_json(obj: dict[str, Any]) -> AgentEvent:

@@ -39,6 +39,13 @@ def add_fix_options(parser: Any) -> None:
     parser.add_argument("--model", help="model name (default: embedded / gpt-4.1-mini)")
     parser.add_argument("--base-url", help="a Responses endpoint, e.g. http://host:8765/v1")
     parser.add_argument("--transport", choices=TRANSPORTS, help="ws (default) or http")
+    parser.add_argument(
+        "--trust-project-config",
+        action="store_true",
+        default=None,
+        help="take the project's .codeagent.toml / pyproject.toml whole (base_url, python, "
+        "test_cmd, allow_test_edits included)",
+    )
 
 
 def interactive(args: argparse.Namespace) -> bool:

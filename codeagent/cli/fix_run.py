@@ -5,13 +5,15 @@ Composition root of a fix session: settings, the provider (embedded model, OpenA
 Responses endpoint), the work copy, the test runner, the reporter; then the session; then the
 outputs (the patch file, the step summary, ``--apply``). Exit codes: 0 fixed or nothing to fix,
 1 not fixed within the budget, 2 usage or configuration error, 3 model or transport error, 4
-the tests could not run at all. Every failure is one line on stderr, never a traceback.
+the tests could not run at all. Every failure is one line on stderr, never a traceback; a
+reader that goes away (``--json | head -1``) ends the output, not the session.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -21,7 +23,7 @@ from typing import Any
 
 from codeagent.agent.bench import FixOptions
 from codeagent.agent.conversation import Emit
-from codeagent.agent.events import Finished, SessionStarted
+from codeagent.agent.events import Finished, Note, SessionStarted
 from codeagent.agent.inbox import Inbox
 from codeagent.agent.outcome import EXIT_USAGE, Budget
 from codeagent.agent.session import exit_code_of, fix
@@ -44,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         if not project.is_dir():
             raise ConfigError(f"{args.path}: not a directory")
-        settings = merge_fix(project, os.environ, flags(args))
+        settings = merge_fix(project, os.environ, flags(args), trust=args.trust_project_config)
         reporter = Reporter(
             sys.stderr,
             sys.stdout if args.json else None,
@@ -54,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         finished = run_session(project, settings, reporter)
         return _outputs(args, project, finished)
     except CodeagentError as exc:
-        print(f"codeagent: error: {exc}", file=sys.stderr)
+        say(f"codeagent: error: {exc}")
         return exit_code_of(exc)
     finally:
         if reporter is not None:
@@ -75,7 +77,10 @@ def quiet_logs() -> None:
 def run_session(
     project: Path, settings: FixSettings, emit: Emit, inbox: Inbox | None = None
 ) -> Finished:
-    """One fix session of ``project``: provider, work copy, test runner, then ``fix``."""
+    """One fix session of ``project``: provider, work copy, test runner, then ``fix``. First,
+    a warning for each setting of the project's config that was ignored."""
+    for ignored in settings.provenance.ignored:
+        emit(Note("warning", ignored.warning))
     python = find_python(project, settings.python)
     args = parse_test_cmd(settings.test_cmd)
     if args is None:
@@ -106,6 +111,7 @@ def run_session(
                     "seconds": options.budget.seconds,
                     "tokens": options.budget.tokens,
                 },
+                sources=dict(settings.provenance.sources),
             )
         )
         client = provider.client(settings.transport, model, idle_timeout=settings.idle_timeout)
@@ -136,23 +142,41 @@ def _outputs(args: argparse.Namespace, project: Path, finished: Finished) -> int
     patch_path: Path | None = None
     if finished.patch:
         patch_path = Path(args.output) if args.output else default_patch_path(project)
-        patch_path.parent.mkdir(parents=True, exist_ok=True)
-        patch_path.write_text(finished.patch, encoding="utf-8")
-        print(f"patch: {patch_path}", file=sys.stderr)
+        write_patch(patch_path, finished.patch)
+        say(f"patch: {patch_path}")
     elif args.output:
-        Path(args.output).write_text("", encoding="utf-8")
+        write_patch(Path(args.output), "")
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
-        with open(summary, "a", encoding="utf-8") as handle:
-            handle.write(step_summary(finished, str(project), str(patch_path or "") or None))
+        try:
+            with open(summary, "a", encoding="utf-8") as handle:
+                handle.write(step_summary(finished, str(project), str(patch_path or "") or None))
+        except OSError as exc:
+            say(f"codeagent: warning: cannot write the step summary {summary}: {exc.strerror}")
     if args.apply and finished.patch:
         try:
             applied = apply_to_user(project, finished.patch, commit=not args.no_commit)
         except CodeagentError as exc:
-            print(f"codeagent: error: not applied: {exc}", file=sys.stderr)
+            say(f"codeagent: error: not applied: {exc}")
             return EXIT_USAGE
-        print(f"applied: {applied}", file=sys.stderr)
+        say(f"applied: {applied}")
     return finished.exit_code
+
+
+def write_patch(path: Path, patch: str) -> None:
+    """The patch's exact bytes: text that was not UTF-8 in the files it changes (decoded with
+    ``surrogateescape``) is written back as the bytes it was."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(patch, encoding="utf-8", errors="surrogateescape")
+    except OSError as exc:
+        raise ConfigError(f"cannot write the patch {path}: {exc.strerror}") from None
+
+
+def say(line: str) -> None:
+    """One line on stderr; a closed stderr loses it and nothing else."""
+    with contextlib.suppress(OSError, ValueError):
+        print(line, file=sys.stderr, flush=True)
 
 
 def default_patch_path(project: Path) -> Path:

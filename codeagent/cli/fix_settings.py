@@ -1,6 +1,8 @@
-"""Settings for ``codeagent fix``, merged once: defaults -> config file -> environment -> flags.
+"""Settings for ``codeagent fix``, merged once: defaults -> user config -> project config ->
+environment -> flags (``config_layers`` says how, and which settings a project may not set).
 
-The config file is the project's ``.codeagent.toml`` (table ``[fix]``) or ``pyproject.toml``
+The user config is ``~/.config/codeagent/config.toml`` (table ``[fix]``); the project config is
+the project's ``.codeagent.toml`` (table ``[fix]``) or ``pyproject.toml``
 (``[tool.codeagent.fix]``). Environment: ``CODEAGENT_BASE_URL``, ``CODEAGENT_FIX_MODEL``,
 ``CODEAGENT_STRATEGY``, ``CODEAGENT_TEST_CMD``, ``CODEAGENT_PYTHON``, ``CODEAGENT_IDLE_TIMEOUT``.
 The OpenAI key is read from ``OPENAI_API_KEY`` when it is used, and is never a setting (so never
@@ -13,11 +15,11 @@ import os
 import shlex
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from codeagent.cli.settings import merge_layers, read_config_file
+from codeagent.cli.config_layers import NOT_A_SETTING, Provenance, merge_sources, setting_names
 from codeagent.errors import ConfigError
 
 STRATEGIES = ("auto", "guided", "tools")
@@ -48,9 +50,13 @@ class FixSettings:
     idle_timeout: float = 120.0
     """Seconds the model may stay silent mid-turn before the connection is taken for dead and
     the turn resent on a new one (``ClientConfig.idle_timeout``)."""
+    provenance: Provenance = field(
+        default_factory=Provenance, compare=False, metadata=NOT_A_SETTING
+    )
+    """Where each setting came from (not a setting)."""
 
     def __repr__(self) -> str:
-        return f"FixSettings({ {f.name: getattr(self, f.name) for f in fields(self)} })"
+        return f"FixSettings({ {name: getattr(self, name) for name in setting_names(self)} })"
 
 
 _ENV = {
@@ -63,8 +69,34 @@ _ENV = {
 }
 
 
-def merge_fix(project: Path, environ: Mapping[str, str], flags: Mapping[str, Any]) -> FixSettings:
-    settings = merge_layers(FixSettings(), _ENV, read_config_file(project, "fix"), environ, flags)
+GUARDED = {
+    "base_url": "it would send your code, and OPENAI_API_KEY, to its server",
+    "allow_test_edits": "it would let a fix edit the tests that judge it",
+    "python": "it would choose the interpreter that runs the tests",
+    "test_cmd": "it would choose the command whose verdict is taken",
+}
+"""Settings of ``[fix]`` that the project's own config may not set (unless trusted), and why."""
+
+
+def merge_fix(
+    project: Path,
+    environ: Mapping[str, str],
+    flags: Mapping[str, Any],
+    *,
+    trust: bool | None = None,
+) -> FixSettings:
+    """The settings of a fix of ``project``; each setting's source, and the guarded ones its
+    config set and that were ignored, in ``provenance``. ``trust``: ``--trust-project-config``."""
+    settings, provenance = merge_sources(
+        FixSettings(),
+        table="fix",
+        project=project,
+        environ=environ,
+        flags=flags,
+        env_names=_ENV,
+        guarded=GUARDED,
+        trust=trust,
+    )
     if settings.strategy not in STRATEGIES:
         raise ConfigError(f"--strategy must be one of {', '.join(STRATEGIES)}")
     if settings.transport not in TRANSPORTS:
@@ -77,7 +109,7 @@ def merge_fix(project: Path, environ: Mapping[str, str], flags: Mapping[str, Any
             raise ConfigError(f"--{name.replace('_', '-')} must not be negative")
     if not settings.idle_timeout > 0:
         raise ConfigError("--idle-timeout must be positive")
-    return settings
+    return replace(settings, provenance=provenance)
 
 
 def find_python(project: Path, given: str) -> str:

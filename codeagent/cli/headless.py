@@ -2,11 +2,19 @@
 ``--json``), a trajectory file, and a Markdown summary for ``$GITHUB_STEP_SUMMARY``.
 
 ``codeagent replay FILE`` renders a trajectory with the same ``progress_line``.
+
+Nothing written here can fail the session: text is ``printable`` (bytes that were not UTF-8
+become U+FFFD), and a sink that fails (a reader that went away: ``codeagent fix --json | head
+-1``) is dropped, its file descriptor pointed at ``/dev/null`` so that the interpreter's last
+flush at exit has nowhere to fail either.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+from collections import defaultdict
 from pathlib import Path
 from typing import IO
 
@@ -28,7 +36,10 @@ from codeagent.agent.events import (
     TurnStarted,
     UserInput,
     event_to_json,
+    printable,
+    printable_text,
 )
+from codeagent.errors import ConfigError
 
 
 class Reporter:
@@ -45,7 +56,10 @@ class Reporter:
         self.progress = progress
         self.jsonl = jsonl
         self.verbose = verbose
-        self._trajectory = trajectory.open("w", encoding="utf-8") if trajectory else None
+        try:
+            self._trajectory = trajectory.open("w", encoding="utf-8") if trajectory else None
+        except OSError as exc:
+            raise ConfigError(f"cannot write the trajectory {trajectory}: {exc.strerror}") from None
         self._proposed: dict[int, CandidateProposed] = {}
         self.events: list[AgentEvent] = []
 
@@ -54,22 +68,51 @@ class Reporter:
             return  # streaming pieces: model_text carries the whole reply
         self.events.append(event)
         line = json.dumps(event_to_json(event), ensure_ascii=False)
-        for sink in (self.jsonl, self._trajectory):
-            if sink is not None:
-                sink.write(line + "\n")
-                sink.flush()
+        if self.jsonl is not None and not _write(self.jsonl, line):
+            self.jsonl = None
+        if self._trajectory is not None and not _write(self._trajectory, line):
+            self._trajectory = None
+            self._say("warning: the trajectory file could not be written further")
         if isinstance(event, CandidateProposed):
             self._proposed[event.id] = event
-        if self.progress is not None:
-            text = progress_line(event, self._proposed, verbose=self.verbose)
-            if text:
-                self.progress.write(text + "\n")
-                self.progress.flush()
+        text = progress_line(printable(event), self._proposed, verbose=self.verbose)
+        if text:
+            self._say(text)
+
+    def _say(self, text: str) -> None:
+        if self.progress is not None and not _write(self.progress, text):
+            self.progress = None
 
     def close(self) -> None:
         if self._trajectory is not None:
-            self._trajectory.close()
+            with contextlib.suppress(OSError):
+                self._trajectory.close()
             self._trajectory = None
+
+
+def _write(sink: IO[str], line: str) -> bool:
+    """Write ``line`` and flush; ``False`` (the sink silenced) if the sink has failed."""
+    try:
+        sink.write(line + "\n")
+        sink.flush()
+    except (OSError, ValueError):  # a closed pipe (EPIPE), a full disk, a closed file
+        _silence(sink)
+        return False
+    return True
+
+
+def _silence(sink: IO[str]) -> None:
+    """Point ``sink``'s descriptor at ``/dev/null``: what it still buffers is then flushed
+    there at exit, instead of failing again (``Exception ignored ... BrokenPipeError``)."""
+    try:
+        fd = sink.fileno()
+    except (OSError, ValueError):
+        return  # no descriptor (a StringIO), or already closed
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, fd)
+    finally:
+        os.close(null)
 
 
 def progress_line(
@@ -77,10 +120,12 @@ def progress_line(
 ) -> str | None:
     """One line for a person watching, or ``None`` for events not worth a line."""
     if isinstance(event, SessionStarted):
+        sandbox = f"; sandbox: {event.sandbox}" if event.sandbox else ""
+        settings = settings_line(event.sources)
         return (
             f"codeagent: fixing {event.repo} ({event.strategy}, {event.model} via "
-            f"{event.provider}) in {event.work_copy}"
-        )
+            f"{event.provider}) in {event.work_copy}{sandbox}"
+        ) + (f"\n{settings}" if settings else "")
     if isinstance(event, TestsRun):
         if event.purpose == "candidate" and not verbose:
             return None
@@ -128,6 +173,20 @@ def progress_line(
     return None
 
 
+def settings_line(sources: dict[str, str]) -> str:
+    """The settings that came from a file or the environment, by source (``""``: none):
+    ``settings: max_turns, strategy from project config /r/.codeagent.toml; ...``."""
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for name, source in sources.items():
+        if source not in ("default", "flag"):
+            by_source[source].append(name)
+    if not by_source:
+        return ""
+    return "settings: " + "; ".join(
+        f"{', '.join(names)} from {source}" for source, names in by_source.items()
+    )
+
+
 def finished_line(event: Finished) -> str:
     ratio = f"{event.cached_tokens / event.input_tokens:.0%}" if event.input_tokens else "-"
     return (
@@ -140,7 +199,9 @@ def finished_line(event: Finished) -> str:
 
 
 def step_summary(event: Finished, repo: str, patch_path: str | None) -> str:
-    """Markdown for ``$GITHUB_STEP_SUMMARY``."""
+    """Markdown for ``$GITHUB_STEP_SUMMARY`` (printable: it can always be written as UTF-8)."""
+    event, repo = printable(event), printable_text(repo)
+    patch_path = printable_text(patch_path) if patch_path else patch_path
     ratio = f"{event.cached_tokens:,} / {event.input_tokens:,}"
     lines = [
         f"### codeagent fix: {event.outcome.replace('_', ' ')}",

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from codeagent.errors import CodeagentError, ConfigError
 
@@ -24,6 +24,25 @@ def build_parser() -> argparse.ArgumentParser:
         prog="codeagent", description="A terminal bug-fixing agent for Python repositories."
     )
     commands = parser.add_subparsers(dest="command")
+    _add_serve_parser(commands)
+    from codeagent.cli import (  # noqa: PLC0415
+        eval_command,
+        fix_command,
+        index_command,
+        replay_command,
+        tui_command,
+    )
+
+    fix_command.add_parser(commands)
+    tui_command.add_parser(commands)
+    eval_command.add_parser(commands)
+    replay_command.add_parser(commands)
+    index_command.add_parser(commands)
+    _add_bench_parser(commands)
+    return parser
+
+
+def _add_serve_parser(commands: Any) -> None:
     serve = commands.add_parser(
         "serve", help="run the Responses-compatible server (HTTP+SSE and WebSocket on one port)"
     )
@@ -72,19 +91,16 @@ def build_parser() -> argparse.ArgumentParser:
     upstream.add_argument(
         "--upstream-key-env", help="environment variable with its API key (OPENAI_API_KEY)"
     )
-    from codeagent.cli import (  # noqa: PLC0415
-        eval_command,
-        fix_command,
-        index_command,
-        replay_command,
-        tui_command,
+    serve.add_argument(
+        "--trust-project-config",
+        action="store_true",
+        default=None,
+        help="take this directory's .codeagent.toml / pyproject.toml whole (host, api_key, "
+        "allowed_origins, upstream_url, upstream_key_env, model, script included)",
     )
 
-    fix_command.add_parser(commands)
-    tui_command.add_parser(commands)
-    eval_command.add_parser(commands)
-    replay_command.add_parser(commands)
-    index_command.add_parser(commands)
+
+def _add_bench_parser(commands: Any) -> None:
     bench = commands.add_parser("bench", help="measure and print tables")
     suites = bench.add_subparsers(dest="suite", required=True)
     wire = suites.add_parser("wire", help="bytes on the wire: WebSocket chain vs HTTP arms")
@@ -113,7 +129,6 @@ def build_parser() -> argparse.ArgumentParser:
     from codeagent.cli import bench_load  # noqa: PLC0415
 
     bench_load.add_parser(suites)
-    return parser
 
 
 def make_backend(settings: ServeSettings) -> Backend:
@@ -189,7 +204,7 @@ def server_config(settings: ServeSettings) -> ServerConfig:
 def run_serve(args: argparse.Namespace) -> int:
     from pathlib import Path  # noqa: PLC0415
 
-    from codeagent.cli.settings import merge, read_config_file  # noqa: PLC0415
+    from codeagent.cli.settings import merge_serve  # noqa: PLC0415
     from codeagent.server.run import serve  # noqa: PLC0415
 
     flags = {
@@ -217,7 +232,9 @@ def run_serve(args: argparse.Namespace) -> int:
         "upstream_model": args.upstream_model,
         "upstream_key_env": args.upstream_key_env,
     }
-    settings = merge(read_config_file(Path.cwd()), os.environ, flags)
+    settings = merge_serve(Path.cwd(), os.environ, flags, trust=args.trust_project_config)
+    for ignored in settings.provenance.ignored:
+        print(f"codeagent serve: warning: {ignored.warning}", file=sys.stderr, flush=True)
     backend = make_backend(settings)
     config = server_config(settings)
     auth = "Bearer key required" if config.api_key else "no auth"

@@ -1,23 +1,32 @@
-"""Settings for ``codeagent serve``, merged once: defaults -> config file -> environment -> flags.
+"""Settings for ``codeagent serve``, merged once: defaults -> user config -> project config ->
+environment -> flags (``config_layers`` says how, and which settings a project may not set).
 
-The config file is ``.codeagent.toml`` (table ``[serve]``) or ``pyproject.toml`` (table
-``[tool.codeagent.serve]``) in the working directory. Environment variables are
-``CODEAGENT_HOST``, ``CODEAGENT_PORT``, ``CODEAGENT_BACKEND``, ``CODEAGENT_API_KEY``,
-``CODEAGENT_MODEL``, ``CODEAGENT_THREADS``, ``CODEAGENT_UPSTREAM_URL``,
-``CODEAGENT_ALLOWED_ORIGINS``, ``CODEAGENT_MAX_CONNECTIONS``. A list setting
-(``allowed_origins``) is a TOML list or a comma-separated string; a later source replaces it
-whole.
+The user config is ``~/.config/codeagent/config.toml`` (table ``[serve]``); the project config is
+``.codeagent.toml`` (table ``[serve]``) or ``pyproject.toml`` (table ``[tool.codeagent.serve]``)
+in the working directory. Environment variables are ``CODEAGENT_HOST``, ``CODEAGENT_PORT``,
+``CODEAGENT_BACKEND``, ``CODEAGENT_API_KEY``, ``CODEAGENT_MODEL``, ``CODEAGENT_THREADS``,
+``CODEAGENT_UPSTREAM_URL``, ``CODEAGENT_ALLOWED_ORIGINS``, ``CODEAGENT_MAX_CONNECTIONS``. A list
+setting (``allowed_origins``) is a TOML list or a comma-separated string; a later source replaces
+it whole.
 """
 
 from __future__ import annotations
 
-import math
-import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
+from codeagent.cli.config_layers import (
+    NOT_A_SETTING,
+    Layer,
+    Provenance,
+    environment_layer,
+    flags_layer,
+    merge_layers,
+    merge_sources,
+    setting_names,
+)
 from codeagent.errors import ConfigError
 from codeagent.server.origin import normalise_origins
 
@@ -68,9 +77,13 @@ class ServeSettings:
     """Upstream backend: the model to ask for (default: the one each request names)."""
     upstream_key_env: str = "OPENAI_API_KEY"
     """Upstream backend: the environment variable holding its API key."""
+    provenance: Provenance = field(
+        default_factory=Provenance, compare=False, metadata=NOT_A_SETTING
+    )
+    """Where each setting came from (not a setting)."""
 
     def __repr__(self) -> str:
-        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        shown = {name: getattr(self, name) for name in setting_names(self)}
         shown["api_key"] = "set" if self.api_key else None
         return f"ServeSettings({shown})"
 
@@ -87,28 +100,53 @@ _ENV = {
     "CODEAGENT_MAX_CONNECTIONS": "max_connections",
 }
 
+GUARDED = {
+    "host": "binding beyond loopback would open the server to the network",
+    "api_key": "it would choose the key clients must show (a known one, or none)",
+    "allowed_origins": "it would let web pages past the origin check",
+    "upstream_url": "it would send every prompt, and the upstream key, to its server",
+    "upstream_key_env": "it would choose which of your environment variables is sent upstream",
+    "model": "it would choose the model file loaded into this process and speaking to clients",
+    "script": "it would choose the replies served as the model's",
+}
+"""Settings of ``[serve]`` that the working directory's own config may not set (unless
+trusted), and why. The others (port, backend, sizes, limits, timeouts) shape how the server
+serves its clients, who are the user's own while host, key and origins are the user's."""
 
-def read_config_file(directory: Path, table: str = "serve") -> dict[str, Any]:
-    """``[table]`` of ``.codeagent.toml``, else ``[tool.codeagent.<table>]`` of
-    ``pyproject.toml``, in ``directory``; ``{}`` if neither has it."""
-    dotfile = directory / ".codeagent.toml"
-    pyproject = directory / "pyproject.toml"
-    try:
-        if dotfile.is_file():
-            return dict(tomllib.loads(dotfile.read_text()).get(table, {}))
-        if pyproject.is_file():
-            data = tomllib.loads(pyproject.read_text())
-            return dict(data.get("tool", {}).get("codeagent", {}).get(table, {}))
-    except (tomllib.TOMLDecodeError, OSError) as exc:
-        raise ConfigError(f"cannot read the codeagent config in {directory}: {exc}") from exc
-    return {}
+
+def merge_serve(
+    directory: Path,
+    environ: Mapping[str, str],
+    flags: Mapping[str, Any],
+    *,
+    trust: bool | None = None,
+) -> ServeSettings:
+    """The settings of ``codeagent serve`` run in ``directory``; each setting's source, and the
+    guarded ones the directory's config set and that were ignored, in ``provenance``."""
+    settings, provenance = merge_sources(
+        ServeSettings(),
+        table="serve",
+        project=directory,
+        environ=environ,
+        flags=flags,
+        env_names=_ENV,
+        guarded=GUARDED,
+        trust=trust,
+    )
+    return replace(_checked(settings), provenance=provenance)
 
 
 def merge(
     config_file: Mapping[str, Any], environ: Mapping[str, str], flags: Mapping[str, Any]
 ) -> ServeSettings:
-    """Each later source overrides the earlier ones; ``None`` in ``flags`` means "not given"."""
-    settings = merge_layers(ServeSettings(), _ENV, config_file, environ, flags)
+    """``config_file`` (a table of the user's, taken whole), the environment and the flags; each
+    later source overrides the earlier ones; ``None`` in ``flags`` means "not given"."""
+    layers = [Layer("config file", config_file), environment_layer(_ENV, environ)]
+    settings, sources = merge_layers(ServeSettings(), [*layers, flags_layer(flags)])
+    return replace(_checked(settings), provenance=Provenance(sources))
+
+
+def _checked(settings: ServeSettings) -> ServeSettings:
     if not 0 <= settings.port < 65536:
         raise ConfigError(f"port must be between 0 and 65535, not {settings.port}")
     for name in ("ctx", "cache_mb", "max_output_tokens", "max_connections"):
@@ -121,78 +159,3 @@ def merge(
         if getattr(settings, name) < 0:
             raise ConfigError(f"{name.replace('_', '-')} must not be negative")
     return replace(settings, allowed_origins=normalise_origins(settings.allowed_origins))
-
-
-S = TypeVar("S")
-
-
-def merge_layers(
-    defaults: S,
-    env_names: Mapping[str, str],
-    config_file: Mapping[str, Any],
-    environ: Mapping[str, str],
-    flags: Mapping[str, Any],
-) -> S:
-    """``defaults`` (a settings dataclass) overridden by the config file, then the environment
-    variables named in ``env_names`` (variable -> field), then the flags given (not ``None``)."""
-    settings = defaults
-    layers = [
-        ("config file", dict(config_file)),
-        ("environment", {env_names[k]: v for k, v in environ.items() if k in env_names and v}),
-        ("flags", {k: v for k, v in flags.items() if v is not None}),
-    ]
-    for source, values in layers:
-        settings = _apply(settings, values, source)
-    return settings
-
-
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off", ""})
-_KIND_NAMES: dict[type, str] = {tuple: "a list of strings"}
-
-
-def _apply(settings: S, values: Mapping[str, Any], source: str) -> S:
-    known = {f.name: f for f in fields(settings)}  # type: ignore[arg-type]
-    blank = type(settings)()
-    changes: dict[str, Any] = {}
-    for key, value in values.items():
-        name = key.replace("-", "_")
-        if name not in known:
-            raise ConfigError(f"unknown setting {key!r} in the {source}")
-        default = getattr(blank, name)
-        kind = type(default) if default is not None else str
-        try:
-            changes[name] = _convert(kind, value)
-        except (TypeError, ValueError):
-            kind_name = _KIND_NAMES.get(kind, kind.__name__)
-            raise ConfigError(f"setting {key!r} in the {source} must be {kind_name}") from None
-    return replace(settings, **changes)  # type: ignore[type-var]
-
-
-def _convert(kind: type, value: Any) -> Any:
-    if kind is tuple:
-        # A TOML list or a repeated flag, or one string; each string may list several, by commas.
-        items = [value] if isinstance(value, str) else list(value)
-        if not all(isinstance(item, str) for item in items):
-            raise TypeError(items)
-        return tuple(part.strip() for item in items for part in item.split(",") if part.strip())
-    if kind is bool:
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text not in _TRUE | _FALSE:
-            raise ValueError(text)
-        return text in _TRUE
-    # Strings come as strings (never the text of a TOML list or table: ``str(["sk-..."])``
-    # would quietly become an API key); numbers as numbers or their text, never a bool, and an
-    # int never from a float that would be cut.
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise TypeError(type(value).__name__)
-    if kind is str and not isinstance(value, str):
-        raise TypeError(type(value).__name__)
-    if kind is int and isinstance(value, float):
-        raise TypeError("float")
-    converted = kind(value)
-    if kind is float and not math.isfinite(converted):
-        raise ValueError("not finite")
-    return converted

@@ -30,7 +30,8 @@ def run_tui(args: argparse.Namespace, *, start: bool) -> int:
     try:
         if not project.is_dir():
             raise ConfigError(f"{args.path}: not a directory")
-        settings = merge_fix(project, os.environ, flags_of(args))
+        trust = getattr(args, "trust_project_config", None)
+        settings = merge_fix(project, os.environ, flags_of(args), trust=trust)
     except CodeagentError as exc:
         print(f"codeagent: error: {exc}", file=sys.stderr)
         return 2
