@@ -124,17 +124,18 @@ def _unindexable(info: os.stat_result) -> str:
 
 
 def _git_names(root: str) -> list[str] | None:
-    import subprocess  # noqa: PLC0415  (9 ms: only git work trees need it)
+    # Through the hardened runner: a repository's own config must not run anything (its
+    # core.fsmonitor would, under a plain `git ls-files`). Imported here: only git work trees
+    # pay for subprocess and pathlib.
+    from pathlib import Path  # noqa: PLC0415
 
+    from codeagent.errors import WorkspaceError  # noqa: PLC0415
+    from codeagent.tools.gitcmd import run_git  # noqa: PLC0415
+
+    names = "ls-files", "-z", "--cached", "--others", "--exclude-standard"
     try:
-        out = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=root,
-            capture_output=True,
-            check=True,
-            timeout=60,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
+        out = run_git(Path(root), *names, timeout=60).stdout
+    except WorkspaceError:
         return None  # git missing or the repository broken: fall back to walking
     return [n for n in out.decode("utf-8", "surrogateescape").split("\0") if n]
 

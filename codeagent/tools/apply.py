@@ -20,6 +20,7 @@ from codeagent.tools.gitcmd import (
     run_git,
     stderr_text,
     stdout_text,
+    untrusted_drivers,
 )
 
 
@@ -52,7 +53,8 @@ def apply_to_user(
     ``branch`` (default ``codeagent/fix-<8 hex>``) from HEAD, which is then checked out: the user's
     uncommitted changes in other files stay as they were. Without ``commit``, or outside a
     repository, in one with no commit yet, or in a folder it ignores, only the files are patched.
-    A patch that does not parse or apply raises ``PatchError``.
+    A patch that does not parse or apply raises ``PatchError``. No filter, diff or merge driver
+    the repository's configuration names runs (``gitcmd.untrusted_drivers``), nor any hook.
     """
     path = Path(os.path.realpath(path))
     if not path.is_dir():
@@ -61,30 +63,31 @@ def apply_to_user(
     repo = Repository.find(path)
     top, prefix = (path, "") if repo is None else (repo.top, prefix_of(repo.top, path))
     tracked = repo is not None and repo.born and not is_ignored(top, prefix)
-    names = _touched(top, prefix, data)
+    env = untrusted_drivers(top)
+    names = _touched(top, prefix, data, env)
     files = tuple(sorted(_unprefixed(prefix, name) for name in names))
     if tracked:
-        _refuse_dirty(top, prefix, names)
-    _apply(top, prefix, data, "--check")
+        _refuse_dirty(top, prefix, names, env)
+    _apply(top, prefix, data, env, "--check")
     if not (tracked and commit):
-        _apply(top, prefix, data)
+        _apply(top, prefix, data, env)
         return Applied(files, None, None)
     name = branch or f"codeagent/fix-{secrets.token_hex(4)}"
-    sha = _commit_patch(top, prefix, data, message)
-    run_git(top, "branch", "--no-track", name, sha)  # refuses a name that exists
-    switched = run_git(top, "switch", "--quiet", name, check=False)
+    sha = _commit_patch(top, prefix, data, message, env)
+    run_git(top, "branch", "--no-track", name, sha, env=env)  # refuses a name that exists
+    switched = run_git(top, "switch", "--quiet", name, env=env, check=False)
     if switched.returncode != 0:
-        run_git(top, "branch", "--delete", "--force", name, check=False)
+        run_git(top, "branch", "--delete", "--force", name, env=env, check=False)
         raise WorkspaceError(
             f"cannot switch to {name}: {stderr_text(switched)}; nothing was changed"
         )
     return Applied(files, name, sha)
 
 
-def _touched(top: Path, prefix: str, data: bytes) -> list[str]:
+def _touched(top: Path, prefix: str, data: bytes, env: dict[str, str]) -> list[str]:
     """The files ``data`` changes, relative to ``top`` (``git apply --numstat -z`` parsed)."""
     numstat = "apply", "--numstat", "-z", *_directory(prefix), "-"
-    done = run_git(top, *numstat, stdin=data, check=False)
+    done = run_git(top, *numstat, stdin=data, env=env, check=False)
     if done.returncode != 0:
         raise PatchError(f"the patch does not parse: {stderr_text(done)}")
     fields = done.stdout.split(b"\0")
@@ -105,9 +108,10 @@ def _touched(top: Path, prefix: str, data: bytes) -> list[str]:
     return sorted({n.decode("utf-8", "surrogateescape") for n in names})
 
 
-def _refuse_dirty(top: Path, prefix: str, names: list[str]) -> None:
+def _refuse_dirty(top: Path, prefix: str, names: list[str], env: dict[str, str]) -> None:
     status = "status", "--porcelain", "-z", "--untracked-files=all", "--no-renames", "--"
-    out = run_git(top, "--literal-pathspecs", *status, *names, env={"GIT_OPTIONAL_LOCKS": "0"})
+    env = {**env, "GIT_OPTIONAL_LOCKS": "0"}
+    out = run_git(top, "--literal-pathspecs", *status, *names, env=env)
     dirty = {e[3:].decode("utf-8", "surrogateescape") for e in out.stdout.split(b"\0") if e}
     if dirty:
         listed = ", ".join(sorted(_unprefixed(prefix, name) for name in dirty))
@@ -117,17 +121,17 @@ def _refuse_dirty(top: Path, prefix: str, names: list[str]) -> None:
         )
 
 
-def _apply(top: Path, prefix: str, data: bytes, *extra: str) -> None:
+def _apply(top: Path, prefix: str, data: bytes, env: dict[str, str], *extra: str) -> None:
     args = "apply", "--whitespace=nowarn", *_directory(prefix), *extra, "-"
-    done = run_git(top, *args, stdin=data, check=False)
+    done = run_git(top, *args, stdin=data, env=env, check=False)
     if done.returncode != 0:
         raise PatchError(f"the patch does not apply: {stderr_text(done)}")
 
 
-def _commit_patch(top: Path, prefix: str, data: bytes, message: str) -> str:
+def _commit_patch(top: Path, prefix: str, data: bytes, message: str, env: dict[str, str]) -> str:
     """A commit of HEAD with ``data`` applied, made in a scratch index (the user's is untouched)."""
     with tempfile.TemporaryDirectory(prefix="codeagent-") as scratch:
-        env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+        env = {**env, "GIT_INDEX_FILE": str(Path(scratch) / "index")}
         run_git(top, "read-tree", "HEAD", env=env)
         cached = "apply", "--cached", *_directory(prefix), "-"
         done = run_git(top, *cached, env=env, stdin=data, check=False)
