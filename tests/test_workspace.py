@@ -63,9 +63,9 @@ def tree_state(top: Path) -> dict[str, tuple[str, str]]:
     return found
 
 
-def repo_state(repo: Path, *, worktrees: bool = True) -> tuple[object, ...]:
-    """All a user could see of a repository: files, status, index bytes, branches, stashes, HEAD,
-    and the worktree list unless told not to (while a work copy is open, it is one)."""
+def repo_state(repo: Path) -> tuple[object, ...]:
+    """All a user could see of a repository: files, status, index bytes, branches, stashes, HEAD
+    and the worktree list."""
     return (
         tree_state(repo),
         git(repo, "--no-optional-locks", "status", "--porcelain", "--untracked-files=all"),
@@ -73,7 +73,7 @@ def repo_state(repo: Path, *, worktrees: bool = True) -> tuple[object, ...]:
         git(repo, "branch", "--list", "--all", "--verbose"),
         git(repo, "rev-parse", "HEAD"),
         git(repo, "stash", "list"),
-        git(repo, "worktree", "list", "--porcelain") if worktrees else None,
+        git(repo, "worktree", "list", "--porcelain"),
     )
 
 
@@ -116,19 +116,21 @@ def test_no_identity_is_configured_for_the_tests(repo: Path) -> None:
 
 
 @pytest.mark.parametrize("project", ["proj", "."])
-def test_the_copy_is_a_worktree_outside_the_users_tree(repo: Path, project: str) -> None:
+def test_the_copy_is_outside_the_users_tree_and_no_worktree(repo: Path, project: str) -> None:
+    before = repo_state(repo)
     with WorkCopy.create(repo / project) as copy:
         assert not copy.root.is_relative_to(repo)
+        assert not copy.top.is_relative_to(repo)
         assert copy.root.name == (repo / project).resolve().name
+        assert copy.top.name == repo.name
         assert copy.read("proj/pkg/mod.py" if project == "." else "pkg/mod.py") == BUGGY
-        assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 2
         assert copy.diff() == ""
         assert copy.changed_paths() == []
-        assert copy.baseline == git(repo, "rev-parse", "HEAD").strip()  # a clean tree: HEAD
-    assert not copy.root.exists()
-    assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
-    assert not list((repo / ".git" / "worktrees").glob("*"))
-    assert git(repo, "branch", "--list") == "* main\n"
+        assert copy.settle() == ()
+        assert repo_state(repo) == before  # no worktree, branch or index entry while open
+    assert not copy.top.exists()
+    assert repo_state(repo) == before
+    assert not (repo / ".git" / "worktrees").exists()
 
 
 def test_the_copy_holds_what_the_user_sees_under_path(repo: Path) -> None:
@@ -140,7 +142,7 @@ def test_the_copy_holds_what_the_user_sees_under_path(repo: Path) -> None:
     (proj / "pkg" / "__init__.py").unlink()
     git(repo, "rm", "--quiet", "proj/tests/test_mod.py")
     write(proj / "pkg" / "fresh.py", "untracked = 1\n")
-    write(proj / "debug.log", "ignored\n")
+    write(proj / "debug.log", "ignored, and copied all the same\n")
     write(proj / "pkg" / "__pycache__" / "mod.cpython-311.pyc", "junk")
     write(repo / "other" / "notes.txt", "changed outside the project\n")
     with WorkCopy.create(proj) as copy:
@@ -149,12 +151,13 @@ def test_the_copy_holds_what_the_user_sees_under_path(repo: Path) -> None:
         assert not (copy.root / "pkg" / "__init__.py").exists()
         assert not (copy.root / "tests" / "test_mod.py").exists()
         assert copy.read("pkg/fresh.py") == "untracked = 1\n"
-        assert not (copy.root / "debug.log").exists()
+        assert copy.read("debug.log") == "ignored, and copied all the same\n"
         assert not (copy.root / "pkg" / "__pycache__").exists()
-        assert (copy.root.parent / "other" / "notes.txt").read_text() == NOTES
+        assert not (copy.top / "other").exists()  # outside the project: not copied
+        assert not (copy.top / "README.md").exists()  # not pytest's configuration
         assert stat.S_IMODE((copy.root / "run.sh").stat().st_mode) == 0o755
         assert copy.diff() == ""
-        assert git(repo, "rev-parse", f"{copy.baseline}^") == git(repo, "rev-parse", "HEAD")
+        assert copy.settle() == ()
 
 
 def test_the_users_repository_is_left_exactly_as_it_was(repo: Path) -> None:
@@ -168,12 +171,11 @@ def test_the_users_repository_is_left_exactly_as_it_was(repo: Path) -> None:
         copy.write("pkg/mod.py", FIXED)
         copy.write("pkg/new/module.py", "x = 1\n")
         copy.delete("pkg/util.py")
-        snapshot = copy.snapshot()
+        write(copy.root / "by-product.txt", "a test wrote this\n")
         assert copy.diff()
-        copy.restore()
-        copy.restore(snapshot)
+        assert copy.settle() == ("by-product.txt",)
         assert copy.changed_paths() == ["pkg/mod.py", "pkg/new/module.py", "pkg/util.py"]
-        assert repo_state(repo, worktrees=False)[:-1] == before[:-1]
+        assert repo_state(repo) == before
     assert repo_state(repo) == before
 
 
@@ -217,24 +219,28 @@ def test_diff_ignores_the_users_diff_settings(repo: Path) -> None:
     assert "\x1b[" not in patch
 
 
-def test_snapshot_and_restore_bring_back_exact_bytes_and_modes(repo: Path) -> None:
+def test_settle_brings_back_exact_bytes_and_modes_and_keeps_own_writes(repo: Path) -> None:
     with WorkCopy.create(repo / "proj") as copy:
-        write(copy.root / "pkg" / "__pycache__" / "mod.cpython-311.pyc", "junk")
-        original = tree_state(copy.root)
         copy.write("pkg/mod.py", "candidate A\n")
-        copy.write("run.sh", "#!/bin/sh\necho changed\n")
         copy.delete("pkg/util.py")
         copy.write("pkg/deep/new.py", "x = 1\n")
-        middle = copy.snapshot()
-        middle_state = tree_state(copy.root)
-        copy.write("pkg/mod.py", "candidate B\n")
-        copy.delete("run.sh")
-        copy.write("extra.py", "y = 2\n")
-        copy.restore(middle)
-        assert tree_state(copy.root) == middle_state
-        copy.restore()
-        assert tree_state(copy.root) == original
-        assert copy.diff() == ""
+        expected = tree_state(copy.top)
+        # What a test run might do to the tree, behind the copy's back:
+        write(copy.root / "pkg" / "mod.py", "changed by a test\n")
+        write(copy.root / "run.sh", "#!/bin/sh\necho changed\n")
+        (copy.root / "run.sh").chmod(0o644)
+        (copy.root / "tests" / "test_mod.py").unlink()
+        write(copy.root / "pkg" / "util.py", "made again by a test\n")
+        write(copy.root / "pkg" / "deep" / "extra.py", "y = 2\n")
+        write(copy.root / "new_dir" / "sub" / "data.json", "{}")
+        (copy.root / "link").symlink_to("pkg")
+        assert copy.settle() == (
+            *("link", "new_dir", "pkg/deep/extra.py", "pkg/mod.py", "pkg/util.py"),
+            *("run.sh", "tests/test_mod.py"),
+        )
+        assert tree_state(copy.top) == expected
+        assert copy.settle() == ()
+        assert copy.changed_paths() == ["pkg/deep/new.py", "pkg/mod.py", "pkg/util.py"]
 
 
 def test_write_is_atomic_keeps_the_mode_and_makes_folders(repo: Path) -> None:
@@ -379,7 +385,7 @@ def test_a_plain_directory_gets_a_temp_copy(tmp_path: Path) -> None:
         with pytest.raises(WorkspaceError, match=r"\.git"):
             copy.write("cfg", "[core]\n\thooksPath = /tmp\n")
         copy.write("pkg/mod.py", FIXED)
-        assert copy.changed_paths() == ["cfg", "pkg/mod.py"]
+        assert copy.changed_paths() == ["pkg/mod.py"]  # a link the copy did not make: not ours
         copy.delete("cfg")
         patch = copy.diff()
         assert patch.startswith("diff --git a/pkg/mod.py b/pkg/mod.py\n")
@@ -423,7 +429,6 @@ def test_an_ignored_project_folder_gets_a_temp_copy(repo: Path) -> None:
         copy.write("main.py", FIXED)
         patch = copy.diff()
     assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
-    assert not list((repo / ".git" / "worktrees").glob("*"))
     # The repository does not hold these files, so there is nothing to commit them on.
     assert apply_to_user(tool, patch) == Applied(("main.py",), None, None)
     assert (tool / "main.py").read_text() == FIXED
@@ -432,11 +437,11 @@ def test_an_ignored_project_folder_gets_a_temp_copy(repo: Path) -> None:
 
 def test_close_is_idempotent_and_survives_a_vanished_copy(repo: Path) -> None:
     copy = WorkCopy.create(repo / "proj")
-    shutil.rmtree(copy.root.parent)
+    shutil.rmtree(copy.top)
     copy.close()
     copy.close()
+    assert not copy.top.parent.exists()
     assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
-    assert not list((repo / ".git" / "worktrees").glob("*"))
 
 
 def test_hooks_and_signing_in_the_users_config_never_run(
@@ -460,7 +465,7 @@ def test_hooks_and_signing_in_the_users_config_never_run(
     with WorkCopy.create(repo / "proj") as copy:
         copy.write("pkg/mod.py", FIXED)
         patch = copy.diff()
-        copy.restore()
+        copy.settle()
     applied = apply_to_user(repo / "proj", patch)
     assert not ran.exists()
     assert applied.commit is not None

@@ -1,34 +1,62 @@
 """The isolated work copy a fix is made in.
 
-``WorkCopy.create(path)`` copies the project at ``path`` somewhere the user never looks (a temp
-dir), as a git work tree whose baseline commit is exactly what the user sees: in a git repository
-a linked worktree (``git worktree add --detach``) of a commit made from HEAD plus the user's
-working-tree state of the files under ``path`` (modified, staged, deleted, untracked but not
-ignored); elsewhere (or in a repository with no commit yet) a plain copy with a fresh repository
-of its own. Everything after that (writes, ``diff``, ``snapshot``/``restore``) happens in the copy,
-and ``diff()`` is a git patch relative to the user's state. ``close()`` removes it all.
+``WorkCopy.create(path)`` copies the project folder ``path`` as the user sees it into a temp
+folder: every file, untracked and ignored ones and submodule contents included (a generated
+``_version.py``, a ``.env``, test data in an ignored folder), links as links. Left out: the
+folders in ``JUNK_DIRS``, every ``.git`` entry, sockets, FIFOs and devices. When ``path`` is a
+folder inside a larger repository, the folders between the repository's top and ``path`` are
+made too, holding only pytest's configuration files (``PYTEST_CONFIG_FILES``) from there, so
+pytest finds the same rootdir and configuration. The user's repository is only read: no
+worktree, object, ref or index of it is written.
+
+Beside the copy lives a private git repository (``tools.gitstore``) that borrows the user's
+objects read-only and keeps the content of everything else it copied, up to
+``BASELINE_MAX_BYTES`` a file. ``settle()`` puts the copy back to that baseline plus the copy's
+own ``write``/``delete``: what tests created goes, what they changed or removed comes back.
+``diff()`` shows only those own writes and deletes, as a text git patch relative to ``root``.
+``close()`` removes it all.
 
 The finished fix reaches the user's tree through ``apply_to_user`` (``tools.apply``; importable
-from here too). Git runs through ``tools.gitcmd``, hardened against the user's configuration.
+from here too).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import posixpath
 import shutil
 import stat
 import tempfile
-from dataclasses import dataclass
-from pathlib import Path
+import time
+from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import Self
 
 from codeagent.errors import WorkspaceError
 from codeagent.tools.apply import Applied, apply_to_user
-from codeagent.tools.gitcmd import Repository, is_ignored, prefix_of, run_git, stdout_text
-from codeagent.tools.paths import confine, confine_entry, copy_tree
+from codeagent.tools.gitcmd import Repository, is_ignored, prefix_of
+from codeagent.tools.gitstore import EXEC_MODE, FILE_MODE, LINK_MODE, Blob, GitStore
+from codeagent.tools.manifest import Entry, compare, observe
+from codeagent.tools.paths import (
+    TreeCopy,
+    atomic_write,
+    blob_id,
+    confine,
+    confine_entry,
+    read_at_most,
+    remove_tree,
+)
 
-__all__ = ["JUNK_DIRS", "Applied", "Snapshot", "WorkCopy", "apply_to_user"]
+__all__ = [
+    "BASELINE_MAX_BYTES",
+    "JUNK_DIRS",
+    "PYTEST_CONFIG_FILES",
+    "READ_MAX_BYTES",
+    "Applied",
+    "WorkCopy",
+    "apply_to_user",
+]
 
 JUNK_DIRS = frozenset(
     {
@@ -36,24 +64,19 @@ JUNK_DIRS = frozenset(
         *(".tox", ".nox", ".venv", "venv", "node_modules"),
     }
 )
-"""Folders that tools create or environments live in: never copied, never part of a diff."""
-_JUNK_FILES = ("*.pyc", ".coverage", ".coverage.*")
-_EXCLUDE = (
-    *(f":(exclude,glob)**/{name}/**" for name in sorted(JUNK_DIRS)),
-    *(f":(exclude,glob)**/{name}" for name in _JUNK_FILES),
+"""Folders that tools create or environments live in: never copied, never written, and left
+alone by ``settle`` (a tool's cache there is the tool's business)."""
+PYTEST_CONFIG_FILES = frozenset(
+    {"conftest.py", "pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg"}
 )
-
-_DIFF = (
-    *("diff", "--cached", "--relative", "--binary", "--no-renames", "--no-color", "-U3"),
-    *("--no-ext-diff", "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/"),
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """A saved state of the files under a work copy's root (a git tree id); see ``restore``."""
-
-    tree: str
+"""What is copied from each folder between a repository's top and the project folder."""
+BASELINE_MAX_BYTES = 16 * 1024 * 1024
+"""Files above this (16 MiB) are copied but their content is not kept: ``settle`` puts one
+back by copying the user's file again when that is unchanged since the copy was made (else it
+stays as the tests left it), and ``write``/``delete`` refuse it."""
+READ_MAX_BYTES = 4 * 1024 * 1024
+"""``read`` refuses files above this (4 MiB), before reading a byte of them."""
+_GIT_OWN = frozenset({".gitattributes", ".gitmodules"})
 
 
 class WorkCopy:
@@ -62,34 +85,49 @@ class WorkCopy:
     Make one with ``create``; use it as a context manager or call ``close``.
     """
 
-    def __init__(
-        self, top: Path, root: Path, baseline: str, temp: Path, user_top: Path | None
-    ) -> None:
+    def __init__(self, temp: Path, top: Path, root: Path) -> None:
+        self.top = top
+        """The copy's top folder, which tests may write into: ``root`` or, for a project inside
+        a larger repository, the counterpart of the repository's top."""
         self.root = root
-        """The project directory inside the copy (the counterpart of the ``path`` given)."""
-        self.baseline = baseline
-        """The commit that ``diff`` compares against: the user's state when the copy was made."""
-        self._top = top
+        """The project folder inside the copy (the counterpart of the ``path`` given)."""
         self._temp = temp
-        self._user_top = user_top
-        self._admin = _admin_dir(top) if user_top is not None else None
+        self._prefix = prefix_of(top, root)
+        """``root`` relative to ``top``: the prefix of the keys of the entries under ``root``."""
+        self._store: GitStore | None = None
+        self._baseline: dict[str, Entry] = {}
+        self._expected: dict[str, Entry] = {}
+        self._origins: dict[str, tuple[Path, os.stat_result]] = {}  # the files over the limit
+        self._touched: set[str] = set()
+        self._ignores: tuple[Path, str] | None = None  # the user's repository top, path prefix
+        self._ignored: dict[str, bool] = {}
         self._closed = False
 
     @classmethod
     def create(cls, path: Path) -> WorkCopy:
-        """Copy the project directory ``path``; the user's tree is only read.
+        """Copy the project folder ``path``; the user's tree is only read.
 
-        Raises ``WorkspaceError`` if ``path`` is not a directory or the copy cannot be made.
+        Raises ``WorkspaceError`` if ``path`` is not a directory or the copy cannot be made;
+        then nothing is left behind.
         """
         path = Path(os.path.realpath(path))
         if not path.is_dir():
             raise WorkspaceError(f"{path} is not a directory")
         repo = Repository.find(path)
-        if repo is not None and repo.born:
-            copy = _worktree_copy(repo, path)
-            if copy is not None:
-                return copy
-        return _plain_copy(path)
+        source_top = repo.top if repo is not None else path
+        prefix = prefix_of(source_top, path)
+        temp = _temp_dir(source_top)
+        try:
+            parts = [_safe_name(part) for part in prefix.split("/")] if prefix else []
+            top = temp / "copy" / _safe_name(source_top.name)
+            copy = cls(temp, top, top.joinpath(*parts))
+            if repo is not None and not is_ignored(repo.top, prefix):
+                copy._ignores = (repo.top, prefix)
+            copy._fill(source_top, path, parts, repo.objects if repo is not None else None)
+            return copy
+        except BaseException:
+            remove_tree_quietly(temp)
+            raise
 
     def resolve(self, rel: str) -> Path:
         """The real path of ``rel`` (relative to ``root``, ``/``-separated) inside the copy.
@@ -101,14 +139,27 @@ class WorkCopy:
     def read(self, rel: str) -> str:
         """The text of a file. Binary files (a NUL byte) and files that are not valid UTF-8 are
         refused rather than decoded lossily: text that comes back through ``write`` would
-        otherwise corrupt the bytes no one meant to change. Line endings and a BOM are kept."""
+        otherwise corrupt the bytes no one meant to change. Line endings and a BOM are kept.
+        A file over ``READ_MAX_BYTES`` (4 MiB) is refused before it is read; no more than that
+        plus one byte is ever read."""
         path = self.resolve(rel)
         try:
-            if not stat.S_ISREG(path.stat().st_mode):
-                raise WorkspaceError(f"{rel} is not a regular file")
-            data = path.read_bytes()
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError as exc:
             raise WorkspaceError(f"cannot read {rel}: {exc.strerror}") from exc
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise WorkspaceError(f"{rel} is not a regular file")
+            if info.st_size > READ_MAX_BYTES:
+                raise WorkspaceError(_too_large(rel, info.st_size))
+            data = read_at_most(fd, READ_MAX_BYTES + 1)
+        except OSError as exc:
+            raise WorkspaceError(f"cannot read {rel}: {exc.strerror}") from exc
+        finally:
+            os.close(fd)
+        if len(data) > READ_MAX_BYTES:
+            raise WorkspaceError(_too_large(rel, len(data)))
         if b"\0" in data[:8192]:
             raise WorkspaceError(f"{rel} is a binary file")
         try:
@@ -118,73 +169,98 @@ class WorkCopy:
 
     def write(self, rel: str, text: str) -> None:
         """Replace (or create) a file atomically: readers see the old or the new content, never
-        a part. An existing file keeps its mode; a new one gets 0644 and its missing folders."""
+        a part. An existing file keeps its mode; a new one gets 0644 and its missing folders.
+
+        Refused: ``.gitattributes`` and ``.gitmodules`` at any depth, a path the user's
+        repository ignores or in a ``JUNK_DIRS`` folder (a patch could not carry it), and a
+        file over ``BASELINE_MAX_BYTES``."""
         path = self.resolve(rel)
+        key = self._changeable(rel, path)
         try:
             data = text.encode("utf-8")
         except UnicodeEncodeError as exc:
             raise WorkspaceError(f"cannot write {rel}: the text is not valid Unicode") from exc
         if path.is_dir():
             raise WorkspaceError(f"cannot write {rel}: it is a directory")
+        checked = time.time_ns()
         try:
-            _atomic_write(path, data)
+            made = self._make_folders(path.parent)
+            atomic_write(path, data)
+            info = os.lstat(path)
         except OSError as exc:
             raise WorkspaceError(f"cannot write {rel}: {exc.strerror or exc}") from exc
+        blob = self._objects().put(data)
+        for folder in made:
+            self._expected[folder] = Entry.of(os.lstat(self.top / folder), checked_ns=checked)
+        self._expected[key] = Entry.of(info, blob=blob, checked_ns=checked)
+        self._touched.add(key)
 
     def delete(self, rel: str) -> None:
-        """Remove a file (a link itself, not its target); folders are refused."""
+        """Remove a file (a link itself, not its target); folders are refused, and so is what
+        ``write`` refuses."""
         path = confine_entry(self.root, rel)
+        key = self._changeable(rel, path)
         if path.is_dir() and not path.is_symlink():
             raise WorkspaceError(f"cannot delete {rel}: it is a directory")
         try:
             path.unlink()
         except OSError as exc:
             raise WorkspaceError(f"cannot delete {rel}: {exc.strerror}") from exc
+        self._expected.pop(key, None)
+        self._touched.add(key)
 
     def diff(self) -> str:
-        """Everything changed under ``root`` since the baseline, new files included, as one git
-        patch with paths relative to ``root`` (``a/``/``b/`` prefixes, no renames, binary changes
-        in git's binary format). ``""`` if nothing changed. Junk (``JUNK_DIRS``, ``*.pyc``,
-        coverage data) and files the project's ``.gitignore`` ignores are left out. Bytes that are
-        not UTF-8 come back as surrogate escapes, which ``apply_to_user`` turns back into them."""
-        self._stage()
-        out = run_git(self.root, *_DIFF, self.baseline, "--", ".").stdout
-        return out.decode("utf-8", "surrogateescape")
+        """What this copy's own ``write`` and ``delete`` changed since the baseline, as one git
+        patch with paths relative to ``root`` (``a/``/``b/`` prefixes, no renames, always text,
+        never a ``GIT binary patch``). ``""`` if nothing changed. Whatever tests left in the copy
+        never shows. Bytes that are not UTF-8 come back as surrogate escapes, which
+        ``apply_to_user`` turns back into them."""
+        before, after = self._changes()
+        if not before and not after:
+            return ""
+        return self._objects().patch(before, after).decode("utf-8", "surrogateescape")
 
     def changed_paths(self) -> list[str]:
         """The paths (relative to ``root``, sorted) that ``diff`` would show."""
-        self._stage()
-        names = "--name-only", "-z", "--relative", "--no-renames"
-        out = run_git(self.root, "diff", "--cached", *names, self.baseline, "--", ".").stdout
-        return sorted(n.decode("utf-8", "surrogateescape") for n in out.split(b"\0") if n)
+        before, after = self._changes()
+        return sorted({*before, *after})
 
-    def snapshot(self) -> Snapshot:
-        """Save the current state of every file under ``root`` (in the git object store: cheap,
-        a few git commands whatever the number of files)."""
-        self._stage()
-        return Snapshot(stdout_text(run_git(self.root, "write-tree")))
+    def settle(self) -> tuple[str, ...]:
+        """Put the copy back to its baseline plus this copy's own writes and deletes: remove
+        what tests created (files, folders, links, nested repositories), restore what they
+        changed or removed (ignored files included), content and mode exactly. ``JUNK_DIRS``
+        folders are left alone. Returns the paths removed or restored, relative to ``root``
+        (``../`` for the configuration files above it), sorted.
 
-    def restore(self, snapshot: Snapshot | None = None) -> None:
-        """Put every file under ``root`` back as it was at ``snapshot`` (default: the baseline),
-        content and mode exactly; files made since are removed (junk excepted)."""
-        tree = snapshot.tree if snapshot is not None else f"{self.baseline}^{{tree}}"
-        self._stage()
-        run_git(self.root, "read-tree", "--reset", "-u", tree)
+        Cheap when little changed: one ``lstat`` an entry and no process; content is read only
+        for files whose stamp changed (or is racily clean, see ``tools.manifest``)."""
+        if self._closed:
+            raise WorkspaceError("the work copy is closed")
+        top = str(self.top)
+        seen = observe(top, self._expected, JUNK_DIRS)
+        drift = compare(self._expected, seen)
+        if not drift:
+            return ()
+        restore = set(drift.restore)
+        checked = time.time_ns()
+        for rel in drift.suspect:
+            if not self._still_same(rel, seen[rel], checked):
+                restore.add(rel)
+        try:
+            for rel in drift.extra:
+                remove_tree(self.top / rel)
+            left = self._put_back(sorted(restore), seen)
+        except OSError as exc:
+            raise WorkspaceError(f"cannot settle the work copy: {exc}") from exc
+        changed = {*drift.extra, *restore} - left
+        return tuple(sorted(posixpath.relpath(rel, self._prefix or ".") for rel in changed))
 
     def close(self) -> None:
-        """Remove the copy, and in a git repository its worktree entry. Safe to call twice."""
+        """Remove the copy and its private repository. Safe to call twice."""
         if self._closed:
             return
         self._closed = True
-        try:
-            if self._user_top is not None:
-                remove = "worktree", "remove", "--force", str(self._top)
-                run_git(self._user_top, *remove, check=False)
-        finally:
-            # What `git worktree prune` would do for this entry, should `remove` have failed.
-            if self._admin is not None:
-                shutil.rmtree(self._admin, ignore_errors=True)
-            shutil.rmtree(self._temp, ignore_errors=True)
+        remove_tree_quietly(self._temp)
 
     def __enter__(self) -> Self:
         return self
@@ -194,124 +270,222 @@ class WorkCopy:
     ) -> None:
         self.close()
 
-    def _stage(self) -> None:
-        # The copy's index is ours (a linked worktree has its own), so it may hold new files.
-        run_git(self.root, "add", "--all", "--", ".", *_EXCLUDE)
+    # -- making the copy ---------------------------------------------------------------------
 
-
-def _worktree_copy(repo: Repository, path: Path) -> WorkCopy | None:
-    """A linked worktree at a baseline commit; ``None`` if ``path`` is ignored or nothing under
-    it is in the baseline (which leaves nothing behind)."""
-    prefix = prefix_of(repo.top, path)
-    if is_ignored(repo.top, prefix):
-        return None
-    temp = _temp_dir(repo.top)
-    copy: WorkCopy | None = None
-    try:
-        baseline = _baseline(repo, prefix, temp / "index")
-        top = temp / (repo.top.name or "project")
-        run_git(repo.top, "worktree", "add", "--detach", "--quiet", str(top), baseline)
-        copy = WorkCopy(top, top / prefix, baseline, temp, repo.top)
-        if copy.root.is_dir():
-            return copy
-        copy.close()
-        return None
-    except BaseException:
-        if copy is not None:
-            copy.close()
-        shutil.rmtree(temp, ignore_errors=True)
-        raise
-
-
-def _baseline(repo: Repository, prefix: str, index: Path) -> str:
-    """A commit of HEAD's files but, under ``prefix``, the working tree's: HEAD itself when they
-    are the same (nothing is written to the user's object store then), else a new commit on it.
-
-    Built in a scratch index, so the user's index and files are only read. Starting from a copy of
-    the user's index keeps its stat data, so ``add`` hashes only the files that changed.
-    """
-    head, head_tree = stdout_text(run_git(repo.top, "rev-parse", "HEAD", "HEAD^{tree}")).split()
-    env = {"GIT_INDEX_FILE": str(index)}
-    if repo.index.is_file():
-        shutil.copy2(repo.index, index)  # its mtime too: git judges racily clean entries by it
-        if run_git(repo.top, "read-tree", "-m", head, env=env, check=False).returncode != 0:
-            index.unlink()  # e.g. a merge in progress: start from HEAD alone
-    if not index.exists():
-        run_git(repo.top, "read-tree", head, env=env)
-    scope = f":(literal){prefix}" if prefix else "."
-    run_git(repo.top, "add", "--all", "--", scope, *_EXCLUDE, env=env)
-    tree = stdout_text(run_git(repo.top, "write-tree", env=env))
-    if tree == head_tree:
-        return head
-    message = f"codeagent baseline: the working tree of {prefix or '.'} as the user left it"
-    return stdout_text(
-        run_git(repo.top, "commit-tree", "--no-gpg-sign", "-p", head, "-m", message, tree)
-    )
-
-
-def _plain_copy(path: Path) -> WorkCopy:
-    temp = _temp_dir(path)
-    try:
-        top = temp / (path.name or "project")
+    def _fill(self, source_top: Path, path: Path, parts: list[str], borrow: Path | None) -> None:
+        """Copy ``path`` (and pytest's configuration above it, up to ``source_top``) and record
+        the baseline: every entry's stamp, every kept content in the private store."""
+        self._store = GitStore.create(self._temp / "git", borrow)
+        copier = TreeCopy(self.top, JUNK_DIRS, BASELINE_MAX_BYTES)
         try:
-            copy_tree(path, top, JUNK_DIRS | {".git"})
+            self.top.parent.mkdir()
+            if parts:
+                copier.folder(source_top, "")
+                source, rel = source_top, ""
+                for source_part, part in zip(
+                    path.relative_to(source_top).parts, parts, strict=True
+                ):
+                    copier.files(source, rel, PYTEST_CONFIG_FILES)
+                    source, rel = source / source_part, f"{rel}/{part}" if rel else part
+                    if source != path:
+                        copier.folder(source, rel)
+            copier.tree(path, self._prefix)
         except OSError as exc:
             raise WorkspaceError(f"cannot copy {path}: {exc}") from exc
-        run_git(top, "init", "--quiet", "--template=")
-        run_git(top, "add", "--all", "--", ".", *_EXCLUDE)
-        tree = stdout_text(run_git(top, "write-tree"))
-        baseline = stdout_text(
-            run_git(top, "commit-tree", "--no-gpg-sign", "-m", "codeagent baseline", tree)
-        )
-        run_git(top, "update-ref", "HEAD", baseline)
-        return WorkCopy(top, top, baseline, temp, None)
-    except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
-        raise
+        store = self._objects()
+        kept = {c.blob: c.rel for c in copier.copied if c.blob is not None}
+        missing = store.missing(kept) if borrow is not None else set(kept)
+        checked = time.time_ns()
+        try:
+            for oid in sorted(missing):
+                with open(self.top / kept[oid], "rb") as handle:
+                    store.put(handle.read())
+        except OSError as exc:
+            raise WorkspaceError(f"cannot copy {path}: {exc}") from exc
+        for item in copier.copied:
+            if not item.rel:
+                continue  # the top itself
+            entry = Entry.of(item.info, blob=item.blob, target=item.target, checked_ns=checked)
+            self._baseline[item.rel] = entry
+            if entry.is_file and item.blob is None:
+                self._origins[item.rel] = (item.source, item.origin)
+        self._expected = dict(self._baseline)
+
+    # -- settling ----------------------------------------------------------------------------
+
+    def _still_same(self, rel: str, now: Entry, checked: int) -> bool:
+        """Whether the suspect entry ``rel`` still has its recorded content and mode; if so its
+        record takes the new stamp."""
+        want = self._expected[rel]
+        path = self.top / rel
+        try:
+            if want.is_link:
+                same = os.readlink(path) == want.target
+            elif want.blob is None:
+                same = want.same_stamp(now)  # too large to keep: only its stamp tells
+            elif now.size != want.size or now.mode != want.mode:
+                same = False
+            else:
+                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+                try:
+                    same = blob_id(read_at_most(fd, now.size + 1)) == want.blob
+                finally:
+                    os.close(fd)
+        except OSError:
+            return False
+        if same:
+            self._expected[rel] = want.restamped(now, checked)
+        return same
+
+    def _put_back(self, rels: list[str], seen: dict[str, Entry]) -> set[str]:
+        """Make each entry of ``rels`` (sorted: folders before what they hold) as recorded;
+        the ones that cannot be (a large file whose original changed)."""
+        wanted = (self._expected[rel] for rel in rels)
+        contents = self._objects().read(w.blob for w in wanted if w.is_file and w.blob)
+        left: set[str] = set()
+        for rel in rels:
+            want = self._expected[rel]
+            path = self.top / rel
+            checked = time.time_ns()
+            if want.is_dir:
+                if not (rel in seen and seen[rel].is_dir):
+                    path.mkdir()
+                os.chmod(path, stat.S_IMODE(want.mode))
+            elif want.is_link:
+                remove_tree(path)
+                os.symlink(want.target or "", path)
+            elif want.blob is not None:
+                atomic_write(path, contents[want.blob], stat.S_IMODE(want.mode))
+            elif not self._copy_again(rel, path, want):
+                left.add(rel)
+                continue
+            self._expected[rel] = want.restamped(Entry.of(os.lstat(path)), checked)
+        return left
+
+    def _copy_again(self, rel: str, path: Path, want: Entry) -> bool:
+        """Copy a file over the limit from the user's tree again, if it is unchanged there."""
+        source, origin = self._origins[rel]
+        try:
+            now = os.lstat(source)
+        except FileNotFoundError:
+            return False
+        stamp = (now.st_mode, now.st_size, now.st_mtime_ns, now.st_ino)
+        if stamp != (origin.st_mode, origin.st_size, origin.st_mtime_ns, origin.st_ino):
+            return False
+        scratch = path.with_name(f".{path.name}.codeagent-{os.getpid()}.tmp")
+        try:
+            with open(source, "rb") as fsrc, open(scratch, "wb") as fdst:
+                shutil.copyfileobj(fsrc, fdst, 1 << 20)
+            os.chmod(scratch, stat.S_IMODE(want.mode))
+            os.utime(scratch, ns=(origin.st_atime_ns, origin.st_mtime_ns))
+            os.replace(scratch, path)
+        except BaseException:
+            scratch.unlink(missing_ok=True)
+            raise
+        return True
+
+    # -- own changes -------------------------------------------------------------------------
+
+    def _changeable(self, rel: str, path: Path) -> str:
+        """The key (relative to ``top``) of ``path``, which ``rel`` names, if ``write`` and
+        ``delete`` may change it; else ``WorkspaceError`` says why not."""
+        inside = path.relative_to(self.root).as_posix()
+        if path.name.casefold() in _GIT_OWN or PurePosixPath(rel).name.casefold() in _GIT_OWN:
+            raise WorkspaceError(
+                f"refusing to change {rel}: git's attributes and submodule files are not "
+                "changed by a fix"
+            )
+        if any(part in JUNK_DIRS for part in PurePosixPath(inside).parts):
+            raise WorkspaceError(
+                f"refusing to change {rel}: it is in a cache or environment folder, which a "
+                "patch does not carry"
+            )
+        if self._is_ignored(inside):
+            raise WorkspaceError(
+                f"refusing to change {rel}: the repository ignores it, so a patch could not "
+                "carry the change"
+            )
+        key = path.relative_to(self.top).as_posix()
+        base = self._baseline.get(key)
+        if base is not None and base.is_file and base.blob is None:
+            limit = BASELINE_MAX_BYTES >> 20
+            raise WorkspaceError(f"refusing to change {rel}: it is over {limit} MiB")
+        return key
+
+    def _is_ignored(self, inside: str) -> bool:
+        """Whether the user's repository ignores the path ``inside`` (relative to ``root``)."""
+        if self._ignores is None:
+            return False
+        known = self._ignored.get(inside)
+        if known is None:
+            top, prefix = self._ignores
+            known = is_ignored(top, f"{prefix}/{inside}" if prefix else inside)
+            self._ignored[inside] = known
+        return known
+
+    def _make_folders(self, folder: Path) -> list[str]:
+        """Make the folders up to ``folder`` that the record lacks (or adopt them where tests
+        made them); their keys, outermost first."""
+        chain: list[Path] = []
+        while folder != self.root:
+            known = self._expected.get(folder.relative_to(self.top).as_posix())
+            if known is not None and known.is_dir:
+                break
+            chain.append(folder)
+            folder = folder.parent
+        chain.reverse()
+        for made in chain:
+            made.mkdir(exist_ok=True)
+        return [made.relative_to(self.top).as_posix() for made in chain]
+
+    def _changes(self) -> tuple[dict[str, Blob], dict[str, Blob]]:
+        """The own changes: each changed path (relative to ``root``) before and after."""
+        before: dict[str, Blob] = {}
+        after: dict[str, Blob] = {}
+        for key in self._touched:
+            old = self._blob(self._baseline.get(key))
+            new = self._blob(self._expected.get(key))
+            if old == new:
+                continue
+            rel = posixpath.relpath(key, self._prefix or ".")
+            if old is not None:
+                before[rel] = old
+            if new is not None:
+                after[rel] = new
+        return before, after
+
+    def _blob(self, entry: Entry | None) -> Blob | None:
+        if entry is None or entry.is_dir:
+            return None
+        if entry.is_link:
+            return Blob(LINK_MODE, self._objects().put(os.fsencode(entry.target or "")))
+        mode = EXEC_MODE if entry.mode & stat.S_IXUSR else FILE_MODE
+        return Blob(mode, entry.blob or "")
+
+    def _objects(self) -> GitStore:
+        if self._store is None:
+            raise WorkspaceError("the work copy was not made")
+        return self._store
 
 
 def _temp_dir(user_top: Path) -> Path:
     temp = Path(os.path.realpath(tempfile.mkdtemp(prefix="codeagent-")))
     if temp.is_relative_to(user_top):
-        shutil.rmtree(temp)
+        remove_tree_quietly(temp)
         raise WorkspaceError(f"the temp dir {temp} is inside {user_top}: set TMPDIR elsewhere")
     return temp
 
 
-def _admin_dir(top: Path) -> Path | None:
-    """The worktree's administrative folder in the user's repository (``.git/worktrees/NAME``),
-    from the ``.git`` file at the top of the worktree; ``None`` if that is not what it names."""
-    try:
-        named = (top / ".git").read_text().removeprefix("gitdir:").strip()
-    except OSError:
-        return None
-    admin = Path(os.path.realpath(top / named))  # git may write it relative to the worktree
-    return admin if admin.parent.name == "worktrees" else None
+def _safe_name(name: str) -> str:
+    """A folder name for the copy that any output can carry: characters that are not printable
+    (bytes that are not UTF-8 among them) become ``_``."""
+    return "".join(c if c.isprintable() else "_" for c in name) or "project"
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """A sibling scratch file renamed over ``path``. The scratch name is this process's own
-    (no ``mkstemp``: the agent writes each candidate, and a write must cost well under 1 ms)."""
-    try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-    except FileNotFoundError:
-        mode = 0o644
-        path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = path.with_name(f".{path.name}.codeagent-{os.getpid()}.tmp")
-    fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    try:
-        try:
-            _write_all(fd, data)
-            os.fchmod(fd, mode)
-        finally:
-            os.close(fd)
-        os.replace(scratch, path)
-    except BaseException:
-        scratch.unlink(missing_ok=True)
-        raise
+def _too_large(rel: str, size: int) -> str:
+    return f"{rel} is too large to read ({size} bytes; the limit is {READ_MAX_BYTES >> 20} MiB)"
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+def remove_tree_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        remove_tree(path)
