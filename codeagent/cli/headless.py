@@ -75,7 +75,7 @@ class Reporter:
             self._say("warning: the trajectory file could not be written further")
         if isinstance(event, CandidateProposed):
             self._proposed[event.id] = event
-        text = progress_line(printable(event), self._proposed, verbose=self.verbose)
+        text = progress_line(event, self._proposed, verbose=self.verbose)
         if text:
             self._say(text)
 
@@ -118,7 +118,14 @@ def _silence(sink: IO[str]) -> None:
 def progress_line(
     event: AgentEvent, proposed: dict[int, CandidateProposed], *, verbose: bool = False
 ) -> str | None:
-    """One line for a person watching, or ``None`` for events not worth a line."""
+    """One line for a person watching, or ``None`` for events not worth a line; printable."""
+    text = _progress_line(event, proposed, verbose=verbose)
+    return printable_text(text) if text else text
+
+
+def _progress_line(
+    event: AgentEvent, proposed: dict[int, CandidateProposed], *, verbose: bool
+) -> str | None:
     if isinstance(event, SessionStarted):
         sandbox = f"; sandbox: {event.sandbox}" if event.sandbox else ""
         settings = settings_line(event.sources)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -315,11 +316,30 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return replay_command.run(args)
     except CodeagentError as exc:
-        print(f"codeagent: error: {exc}", file=sys.stderr)
+        _say(f"codeagent: error: {exc}")
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug of ours: one line; the traceback only when asked
+        if os.environ.get("CODEAGENT_DEBUG"):
+            raise
+        from codeagent.cli.logs import Redacting  # noqa: PLC0415
+
+        keys = [os.environ.get(name, "") for name in ("OPENAI_API_KEY", "CODEAGENT_API_KEY")]
+        text = Redacting(keys).scrub(f"{type(exc).__name__}: {exc}")
+        _say(f"codeagent: internal error: {text} (CODEAGENT_DEBUG=1 shows where)")
+        return EXIT_INTERNAL
     return 2
+
+
+EXIT_INTERNAL = 70
+"""A bug of codeagent's (``EX_SOFTWARE``): it says so in one line, never a traceback."""
+
+
+def _say(line: str) -> None:
+    """One line on stderr; a closed stderr loses it and nothing else."""
+    with contextlib.suppress(OSError, ValueError):
+        print(line, file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":
