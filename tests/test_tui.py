@@ -10,13 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.syntax import Syntax
 from textual.message import Message
-from textual.widgets import Input, Static
+from textual.widgets import Collapsible, Input, Static
 
 from codeagent.agent import events as ev
 from codeagent.agent.inbox import Inbox
 from codeagent.cli.fix_settings import FixSettings
 from codeagent.cli.tui_host import CliHost
+from codeagent.errors import WorkspaceError
 from codeagent.server.config import ServerConfig
 from codeagent.server.run import BackgroundServer
 from codeagent.testing.replay_host import ReplayHost
@@ -275,3 +277,102 @@ async def test_typing_while_a_session_runs_sends_it_to_the_session() -> None:
         await pilot.pause()
         assert app.inbox.drain() == ["look at mean()"]
         assert app.query_one("#ask", Input).value == ""
+
+
+# --- text from the model, the repository and the tests is shown as written ------------------
+
+MARKUP = "x[/i] [b]bold?[/b] [$accent] [@click=app.quit]q[/] [ bold] end\\"
+"""Rich and Textual markup (a closing tag with no opening one raises ``MarkupError``), a
+variable, an action, a backslash at the end: what a model, a repository or a test may hold."""
+BAD = os.fsdecode(b"caf\xe9")  # a lone surrogate: a name that was not UTF-8
+
+
+class _FailingHost(ReplayHost):
+    def run(self, request: str, emit: Any, inbox: Inbox) -> ev.Finished:
+        for event in self.events:
+            emit(event)
+        raise WorkspaceError(f"cannot copy {MARKUP}/{BAD}")
+
+
+async def test_text_from_the_model_repo_and_tests_is_never_markup() -> None:
+    path = f"pkg/{MARKUP}.py"
+    test_id = f"tests/test_{BAD}.py::test_[/i]"
+    patch = f"--- a/{path}\n+++ b/{path}\n@@ -1 +1 @@\n-[/i]\n+{MARKUP} {BAD}\n"
+    events: list[ev.AgentEvent] = [
+        ev.SessionStarted(
+            f"/src/{MARKUP}/{BAD}",
+            "/w",
+            "tools",
+            f"model[/i]{BAD}",
+            "http://h/v1",
+            "/py",
+            "t",
+            sources={"max_turns": f"project config /src/{MARKUP}/.codeagent.toml"},
+            sandbox=f"none: {MARKUP}",
+        ),
+        ev.TestsRun("initial", 1, 1, 0, 0.1, (test_id,), f"AssertionError: {MARKUP}"),
+        ev.Localised((ev.SuspectLine(path, 3, 0.9),), 0.01),
+        ev.TurnStarted(1, "tools"),
+        ev.ModelDelta(1, f"model says {MARKUP} "),
+        ev.ModelDelta(1, BAD),
+        ev.ModelText(1, f"model says {MARKUP} {BAD}"),
+        ev.ToolCalled(MARKUP, "{}", False, f"no such tool {MARKUP}"),
+        ev.UserInput(f"you typed {MARKUP}"),
+        ev.Note("warning", f"ignored 'base_url' from the project config {MARKUP}"),
+        ev.CandidateTested(1, "fixed", f"passed {MARKUP}", 0.1),
+        ev.FixFound(1, f"line 3: {MARKUP}", patch),
+        ev.Finished("fixed", 0, f"fixed {MARKUP} {BAD}", patch, 1, 1.0, 1, 1, 1, 1, 1, 1),
+    ]
+    host = ReplayHost(events, repo=f"/src/{MARKUP}/{BAD}")
+    host.refuse_apply = f"{path} has uncommitted changes"
+    seen: list[Message] = []
+    app = FixApp(host, start="fix the failing tests")
+    async with app.run_test(size=(160, 60), message_hook=seen.append) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("a")  # refused: the notification quotes the path
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        shown = _text(app.query_one(Transcript))
+        fixed = MARKUP.replace(BAD, "caf\ufffd")
+        for literal in (
+            f"fixing /src/{fixed}/caf\ufffd · model[/i]caf\ufffd via http://h/v1",
+            f"settings from project config /src/{MARKUP}/.codeagent.toml: max_turns",
+            f"sandbox: none: {MARKUP}",
+            f"suspects: {path}:3",
+            f"model: model says {MARKUP} caf\ufffd",
+            f"tool {MARKUP} error: no such tool {MARKUP}",
+            f"you: you typed {MARKUP}",
+            f"warning: ignored 'base_url' from the project config {MARKUP}",
+            f"fixed: passed {MARKUP}",
+            f"fix found: line 3: {MARKUP}",
+            f"fixed: fixed {MARKUP} caf\ufffd",
+        ):
+            assert literal in shown, literal
+        assert "\udce9" not in shown
+        folded = app.query_one(Transcript).query(Collapsible).first()
+        folded.collapsed = False
+        await pilot.pause()
+        assert f"tests/test_caf\ufffd.py::test_[/i]\n\nAssertionError: {MARKUP}" in _text(
+            app.query_one(Transcript)
+        )
+        diff = app.query_one("#patch", Static).content
+        assert isinstance(diff, Syntax)  # highlighted as a diff, not read as markup
+        assert f"+{MARKUP} caf\ufffd" in diff.code
+        assert app.patch == patch  # what is applied or saved keeps the exact text
+        toasts = [n.message for n in app._notifications]
+        assert f"{path} has uncommitted changes" in toasts
+        assert app.sub_title == f"/src/{MARKUP}/caf\ufffd · model[/i]caf\ufffd"
+        await pilot.press("ctrl+q")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    assert host.saved == [patch]
+
+
+async def test_an_error_with_markup_is_shown_as_written() -> None:
+    app = FixApp(_FailingHost([]), start="fix the failing tests")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        toasts = [n.message for n in app._notifications]
+    assert toasts == [f"cannot copy {MARKUP}/caf\ufffd"]

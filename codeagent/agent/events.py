@@ -36,6 +36,15 @@ class SessionStarted:
     sandbox: str = ""
     """The sandbox test runs use (``bubblewrap``, or ``none: why``); empty: not said."""
 
+    def settings_by_source(self) -> dict[str, list[str]]:
+        """The settings that came from a file or the environment (not a default, not a flag),
+        by source, in ``sources`` order: what a person watching should know was chosen."""
+        grouped: dict[str, list[str]] = {}
+        for name, source in self.sources.items():
+            if source not in ("default", "flag"):
+                grouped.setdefault(source, []).append(name)
+        return grouped
+
 
 @dataclass(frozen=True, slots=True)
 class TestsRun:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections import defaultdict
 from pathlib import Path
 from typing import IO
 
@@ -128,7 +127,7 @@ def _progress_line(
 ) -> str | None:
     if isinstance(event, SessionStarted):
         sandbox = f"; sandbox: {event.sandbox}" if event.sandbox else ""
-        settings = settings_line(event.sources)
+        settings = settings_line(event)
         return (
             f"codeagent: fixing {event.repo} ({event.strategy}, {event.model} via "
             f"{event.provider}) in {event.work_copy}{sandbox}"
@@ -180,17 +179,14 @@ def _progress_line(
     return None
 
 
-def settings_line(sources: dict[str, str]) -> str:
+def settings_line(event: SessionStarted) -> str:
     """The settings that came from a file or the environment, by source (``""``: none):
     ``settings: max_turns, strategy from project config /r/.codeagent.toml; ...``."""
-    by_source: dict[str, list[str]] = defaultdict(list)
-    for name, source in sources.items():
-        if source not in ("default", "flag"):
-            by_source[source].append(name)
-    if not by_source:
+    grouped = event.settings_by_source()
+    if not grouped:
         return ""
     return "settings: " + "; ".join(
-        f"{', '.join(names)} from {source}" for source, names in by_source.items()
+        f"{', '.join(names)} from {source}" for source, names in grouped.items()
     )
 
 

@@ -20,6 +20,7 @@ def add_parser(commands: Any) -> None:
 
 def run_tui(args: argparse.Namespace, *, start: bool) -> int:
     """Open the app on ``args.path``; with ``start`` it begins fixing at once."""
+    from codeagent.agent.events import printable_text  # noqa: PLC0415
     from codeagent.cli.fix_run import quiet_logs  # noqa: PLC0415
     from codeagent.cli.fix_settings import merge_fix  # noqa: PLC0415
     from codeagent.cli.tui_host import CliHost  # noqa: PLC0415
@@ -38,7 +39,7 @@ def run_tui(args: argparse.Namespace, *, start: bool) -> int:
     host = CliHost(project, settings, commit=not getattr(args, "no_commit", False))
     message = FixApp(host, start=DEFAULT_REQUEST if start else None).run()
     if message:
-        print(message)
+        print(printable_text(message))  # a path that is not UTF-8 must not fail the exit
     return 0
 
 

@@ -5,6 +5,8 @@ reuse and the connection; a found fix is shown as a diff to accept (``a``: appli
 tree by the host), reject (``r``) or ask changes to (``c``: your words start a new session).
 The input box starts a session, or sends an instruction to the running one on its connection.
 The session runs in a worker thread and posts messages back; nothing here blocks on it.
+Text from the session (paths, errors, the model's words) is never read as markup, and is shown
+``printable``.
 """
 
 from __future__ import annotations
@@ -13,9 +15,16 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.notifications import SeverityLevel
 from textual.widgets import Footer, Header, Input
 
-from codeagent.agent.events import AgentEvent, FixFound, SessionStarted, TurnFinished
+from codeagent.agent.events import (
+    AgentEvent,
+    FixFound,
+    SessionStarted,
+    TurnFinished,
+    printable_text,
+)
 from codeagent.agent.inbox import Inbox
 from codeagent.errors import CodeagentError
 from codeagent.tui.diff_view import DiffView
@@ -59,7 +68,7 @@ class FixApp(App[str]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = self.host.repo
+        self.sub_title = printable_text(self.host.repo)
         if self.start_request is not None:
             self.start(self.start_request)
         else:
@@ -99,13 +108,13 @@ class FixApp(App[str]):
             self.patch = event.diff
             self.query_one(DiffView).show(event.diff)
         elif isinstance(event, SessionStarted):
-            self.sub_title = f"{event.repo} · {event.model}"
+            self.sub_title = printable_text(f"{event.repo} · {event.model}")
 
     def on_session_ended(self, message: SessionEnded) -> None:
         self.running = False
         self.query_one(StatsPane).connection_closed()
         if message.finished is None:
-            self.notify(message.error, title="the session could not run", severity="error")
+            self.say(message.error, title="the session could not run", severity="error")
         elif message.finished.patch:
             self.patch = message.finished.patch
             self.query_one(DiffView).show(self.patch)
@@ -118,9 +127,26 @@ class FixApp(App[str]):
         event.input.value = ""
         if self.running and self.inbox is not None:
             self.inbox.put(text)  # goes to the model with the next turn
-            self.notify("sent with the next turn", timeout=2)
+            self.say("sent with the next turn", timeout=2)
         elif text or not self.running:
             self.start(text)
+
+    def say(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+    ) -> None:
+        """A notification whose text is shown as written (never markup), printable."""
+        self.notify(
+            printable_text(message),
+            title=printable_text(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     # --- the patch ---------------------------------------------------------------------
 
@@ -153,15 +179,15 @@ class FixApp(App[str]):
         if message.ok:
             self.accepted = True
             self.query_one(DiffView).hide()
-            self.notify(message.message, title="applied")
+            self.say(message.message, title="applied")
         else:
-            self.notify(message.message, title="not applied", severity="error")
+            self.say(message.message, title="not applied", severity="error")
         self.refresh_bindings()
 
     def action_reject(self) -> None:
         if self.patch and not self.accepted:
             self.query_one(DiffView).hide()
-            self.notify("rejected; quitting keeps it as a patch file", timeout=3)
+            self.say("rejected; quitting keeps it as a patch file", timeout=3)
             self.refresh_bindings()
 
     def action_changes(self) -> None:

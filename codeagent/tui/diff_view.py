@@ -7,6 +7,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Label, Static
 
+from codeagent.agent.events import printable_text
+
 
 class DiffView(Vertical, can_focus=True):
     """Hidden until there is a patch to review; focused then, so ``a``/``r``/``c`` reach the
@@ -22,8 +24,15 @@ class DiffView(Vertical, can_focus=True):
         self.display = False
 
     def show(self, patch: str) -> None:
+        """Show ``patch`` (highlighted as a diff, never read as markup; printable)."""
         self.query_one("#patch", Static).update(
-            Syntax(patch, "diff", theme="ansi_dark", word_wrap=True, background_color="default")
+            Syntax(
+                printable_text(patch),
+                "diff",
+                theme="ansi_dark",
+                word_wrap=True,
+                background_color="default",
+            )
         )
         self.display = True
 

@@ -1,9 +1,14 @@
-"""``Transcript``: the session as it happens, one entry per step, the model's text streaming in."""
+"""``Transcript``: the session as it happens, one entry per step, the model's text streaming in.
+
+Text from the model, the repository or the tests (a tool's name, a path, a test id, a reply)
+is never read as markup: every entry is a ``Content`` built from styled pieces, so ``x[/i]``
+shows as written, and lone surrogates (bytes that were not UTF-8) show as U+FFFD.
+"""
 
 from __future__ import annotations
 
-from rich.markup import escape
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.widgets import Collapsible, Static
 
 from codeagent.agent.events import (
@@ -21,7 +26,15 @@ from codeagent.agent.events import (
     ToolCalled,
     TurnStarted,
     UserInput,
+    printable,
 )
+
+Piece = str | tuple[str, str]
+"""Plain text, or text and its style: never markup."""
+
+
+def _content(*pieces: Piece) -> Content:
+    return Content.assemble(*pieces)
 
 
 class Transcript(VerticalScroll):
@@ -36,6 +49,7 @@ class Transcript(VerticalScroll):
         self.failing = 0
 
     def add(self, event: AgentEvent) -> None:
+        event = printable(event)
         if isinstance(event, ModelDelta):
             self._stream(event.text)
             return
@@ -53,79 +67,90 @@ class Transcript(VerticalScroll):
         if isinstance(event, TestsRun):
             self._tests(event)
             return
-        line = _line(event)
-        if line:
+        for line in _lines(event):
             self._say(line, _style(event))
 
-    def _say(self, markup: str, classes: str = "") -> Static:
-        entry = Static(markup, classes=f"entry {classes}".strip())
+    def _say(self, content: Content, classes: str = "") -> Static:
+        entry = Static(content, classes=f"entry {classes}".strip())
         self.mount(entry)
         self.scroll_end(animate=False)
         return entry
 
     def _turn(self, event: TurnStarted) -> None:
         if event.purpose == "warmup":
-            self._say("[dim]sending the context once (warmup)[/]")
+            self._say(_content(("sending the context once (warmup)", "dim")))
             return
         self._reply_text = ""
-        self._reply = self._say("[b]model:[/] ", "reply")
+        self._reply = self._say(_content(("model:", "bold"), " "), "reply")
 
     def _stream(self, text: str) -> None:
         if self._reply is None:
             return
         self._reply_text += text
-        self._reply.update(f"[b]model:[/] {escape(self._reply_text.strip())}")
+        self._reply.update(_content(("model:", "bold"), " ", self._reply_text.strip()))
         self.scroll_end(animate=False)
 
     def _tests(self, event: TestsRun) -> None:
         counts = f"{event.passed} passed, {event.failed} failed"
-        mark = "[green]✓[/]" if not event.failed else "[red]✗[/]"
-        self._say(f"{mark} tests ({event.purpose}): {counts} in {event.seconds:.2f} s")
+        mark = ("✓", "green") if not event.failed else ("✗", "red")
+        self._say(_content(mark, f" tests ({event.purpose}): {counts} in {event.seconds:.2f} s"))
         if event.failing:
             body = "\n".join(event.failing) + (f"\n\n{event.message}" if event.message else "")
-            folded = Collapsible(Static(escape(body)), title="failing", collapsed=True)
+            folded = Collapsible(Static(Content(body)), title="failing", collapsed=True)
             self.mount(folded)
 
     def _candidate(self, event: CandidateTested) -> None:
         self.tried += 1
         self.failing += event.outcome not in ("fixed", "improved")
-        tally = f"[dim]candidates tried: {self.tried} ({self.failing} not a fix)[/]"
+        tally = _content((f"candidates tried: {self.tried} ({self.failing} not a fix)", "dim"))
         if self._tally is None:
             self._tally = self._say(tally)
         else:
             self._tally.update(tally)
         if event.outcome in ("fixed", "improved"):
-            self._say(f"[green]{event.outcome}[/]: {escape(event.detail)}")
+            self._say(_content((event.outcome, "green"), ": ", event.detail))
             self._tally = None
 
 
-def _line(event: AgentEvent) -> str:
+def _lines(event: AgentEvent) -> list[Content]:
     if isinstance(event, SessionStarted):
-        return (
-            f"[b]fixing[/] {escape(event.repo)} · {escape(event.model)} via "
-            f"{escape(event.provider)} · {event.strategy}"
-        )
+        return _started(event)
     if isinstance(event, Localised):
         top = ", ".join(f"{s.path}:{s.line}" for s in event.suspects[:4])
-        return f"suspects: {escape(top) or 'none'}"
+        return [_content(f"suspects: {top or 'none'}")]
     if isinstance(event, ContextBuilt):
-        return f"[dim]context: repo map of {event.files} files ({event.map_tokens} tokens)[/]"
+        text = f"context: repo map of {event.files} files ({event.map_tokens} tokens)"
+        return [_content((text, "dim"))]
     if isinstance(event, ToolCalled):
-        state = "[green]ok[/]" if event.ok else "[red]error[/]"
-        return f"tool [b]{event.name}[/] {state}: {escape(event.summary[:120])}"
+        state = ("ok", "green") if event.ok else ("error", "red")
+        return [_content("tool ", (event.name, "bold"), " ", state, ": ", event.summary[:120])]
     if isinstance(event, FixFound):
-        return f"[b green]fix found[/]: {escape(event.description)}"
+        return [_content(("fix found", "bold green"), ": ", event.description)]
     if isinstance(event, UserInput):
-        return f"[b]you:[/] {escape(event.text)}"
+        return [_content(("you:", "bold"), " ", event.text)]
     if isinstance(event, Note):
-        return f"[yellow]{event.level}[/]: {escape(event.message)}"
+        return [_content((event.level, "yellow"), ": ", event.message)]
     if isinstance(event, Finished):
         outcome = event.outcome.replace("_", " ")
-        return (
-            f"[b]{outcome}[/]: {escape(event.reason)} · {event.turns} turns, "
-            f"{event.seconds:.1f} s, {event.candidates} candidates"
+        tail = f" · {event.turns} turns, {event.seconds:.1f} s, {event.candidates} candidates"
+        return [_content((outcome, "bold"), ": ", event.reason, tail)]
+    return []
+
+
+def _started(event: SessionStarted) -> list[Content]:
+    """What is being fixed, with what; then where the settings chosen came from, and the
+    sandbox, when said."""
+    lines = [
+        _content(
+            ("fixing", "bold"),
+            f" {event.repo} · {event.model} via {event.provider} · {event.strategy}",
         )
-    return ""
+    ]
+    for source, names in event.settings_by_source().items():
+        lines.append(_content((f"settings from {source}: {', '.join(names)}", "dim")))
+    if event.sandbox:
+        lines.append(_content((f"sandbox: {event.sandbox}", "dim")))
+    return lines
 
 
 def _style(event: AgentEvent) -> str:
