@@ -12,6 +12,8 @@ import pytest
 from codeagent.agent import events as ev
 from codeagent.agent.candidate import Candidate
 from codeagent.agent.context import failures_text
+from codeagent.agent.expectations import Expectations
+from codeagent.agent.guard import Guard
 from codeagent.agent.guided import candidate_from_reply
 from codeagent.agent.outcome import Budget
 from codeagent.agent.search import Search
@@ -103,6 +105,9 @@ class FakeFiles:
     def diff(self) -> str:
         return ""
 
+    def settle(self) -> tuple[str, ...]:
+        return ()
+
 
 class FakeTests:
     """Each test is a predicate over the files; a run reports them all or the selected."""
@@ -127,8 +132,17 @@ class FakeTests:
                      message="" if self.tests[n](self.files.files) else f"{n} failed")
             for n in names
         )  # fmt: skip
-        return TestReport(exit_code=0 if all(c.outcome == "passed" for c in cases) else 1,
-                          cases=cases)  # fmt: skip
+        code = 0 if all(c.outcome == "passed" for c in cases) else 1
+        return TestReport(exit_code=code, cases=cases, finished=True, end_status=code,
+                          collected=len(cases))  # fmt: skip
+
+
+def validator_of(files: FakeFiles, tests: FakeTests, targets: list[str]) -> Validator:
+    """A validator whose expectations come from a first run of the fake suite."""
+    baseline = tests.run()
+    tests.runs.clear()
+    expectations = Expectations.from_baseline(baseline, targets)
+    return Validator(files, tests, expectations, Guard(files.root))
 
 
 def bench(files: dict[str, str]) -> tuple[FakeFiles, FakeTests, Validator]:
@@ -141,7 +155,7 @@ def bench(files: dict[str, str]) -> tuple[FakeFiles, FakeTests, Validator]:
             "t.py::other": lambda f: "def add" in f["m.py"],
         },
     )
-    return fake, tests, Validator(fake, tests, ["t.py::add"])
+    return fake, tests, validator_of(fake, tests, ["t.py::add"])
 
 
 ORIGINAL = "def add(a, b):\n    return a * b\n\ndef sub(a, b):\n    return a - b\n"
@@ -172,10 +186,8 @@ def test_failing_regressed_rejected() -> None:
     assert "t.py::sub" in validator.check(cand(broken)).detail
     assert validator.check(cand(ORIGINAL)).outcome == "rejected"  # changes nothing
     edit_test = validator.check(cand("x", path="test_m.py"))
-    assert (edit_test.outcome, edit_test.detail.split(" (")[0]) == (
-        "rejected",
-        "edits a test file",
-    )
+    assert edit_test.outcome == "rejected"
+    assert edit_test.detail == "test_m.py is a test file (--allow-test-edits to permit)"
     assert validator.check(cand("x", path="../escape.py")).outcome == "rejected"
     assert files.files["m.py"] == ORIGINAL
     assert files.files["test_m.py"] == "tests"
@@ -200,7 +212,7 @@ def test_deferred_restores_put_a_file_back_before_a_candidate_in_another_file_ru
 
 def test_an_edit_that_fixes_some_targets_and_breaks_nothing_is_an_improvement() -> None:
     files, tests, _ = bench({"m.py": ORIGINAL.replace("a - b", "a % b")})
-    validator = Validator(files, tests, ["t.py::add", "t.py::sub"])
+    validator = validator_of(files, tests, ["t.py::add", "t.py::sub"])
     verdict = validator.check(cand(files.files["m.py"].replace("a % b", "a - b")), keep=True)
     assert verdict.outcome == "improved"
     assert verdict.passing_targets == ("t.py::sub",)
@@ -261,7 +273,7 @@ def test_a_partial_fix_opens_a_branch_and_does_not_hide_the_right_fix() -> None:
             "t::keep": lambda f: "w =" in f["m.py"],
         },
     )
-    validator = Validator(files, tests, ["t::one", "t::two"])
+    validator = validator_of(files, tests, ["t::one", "t::two"])
     wrong = Candidate("m.py", "w = a.x / b.y + a.y / b.x\n", 1, "attribute", "first x -> y")
     right = Candidate("m.py", "w = a.x / b.x + a.y / b.y\n", 1, "attribute", "second x -> y")
     search = Search(files, validator, {"m.py": source}, lambda sources, tried: [wrong, right])
@@ -283,7 +295,7 @@ def test_a_fix_of_two_edits_is_found_one_edit_at_a_time() -> None:
             "t::b": lambda f: "b = 2" in f["m.py"],
         },
     )
-    validator = Validator(files, tests, ["t::a", "t::b"])
+    validator = validator_of(files, tests, ["t::a", "t::b"])
 
     def make(sources: Mapping[str, str], tried: set[tuple[str, str]]) -> list[Candidate]:
         text = sources["m.py"]

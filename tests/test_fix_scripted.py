@@ -87,13 +87,13 @@ def test_a_malformed_patch_and_a_test_edit_go_back_to_the_model(repo: Path, scri
     url, _ = scripted(
         Step(call="apply_patch", arguments={"patch": "this is not a diff"}),
         Step(call="apply_patch", arguments={"patch": EDITS_TEST}, expect="error"),
-        Step(call="apply_patch", arguments={"patch": FIX}, expect="edits tests"),
+        Step(call="apply_patch", arguments={"patch": FIX}, expect="is a test file"),
     )
     code, events, err = fix(repo, url, "--strategy", "tools")
     assert code == 0, err
     calls = of_kind(events, "tool_called")
     assert [c["ok"] for c in calls] == [False, False, True]
-    assert "edits tests" in calls[1]["summary"]
+    assert "is a test file" in calls[1]["summary"]
     assert "tests/test_ops.py" not in of_kind(events, "finished")[-1]["patch"]
 
 

@@ -19,7 +19,8 @@ import pytest
 
 import codeagent.tools.testresults as tr
 from codeagent.tools.command import run_command
-from codeagent.tools.pytest_runner import BASE_ARGS, run_environment
+from codeagent.tools.harness import harness_argv, run_environment
+from codeagent.tools.pytest_runner import BASE_ARGS
 from codeagent.tools.report_parse import load_report
 
 OPS = '''\
@@ -165,7 +166,7 @@ def probe(root: Path, python: str, *, tracer: str = "") -> tr.TestReport:
     }
     if tracer:
         env["CODEAGENT_PROBE_TRACER"] = tracer
-    result = run_command([python, "-m", "pytest", *BASE_ARGS], cwd=root, env=env, timeout=60)
+    result = run_command(harness_argv(python, "pytest", BASE_ARGS), cwd=root, env=env, timeout=60)
     return load_report(report, result, coverage=True)
 
 

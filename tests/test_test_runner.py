@@ -21,7 +21,8 @@ import codeagent.tools.testresults as tr
 from codeagent import errors
 from codeagent.tools.command import Capture, CommandResult, run_command
 from codeagent.tools.forkserver import fork_supported
-from codeagent.tools.pytest_runner import PytestRunner, run_environment, split_args
+from codeagent.tools.harness import run_environment
+from codeagent.tools.pytest_runner import PytestRunner, split_args
 from codeagent.tools.report_parse import load_report, parse_pytest_output, parse_report
 
 PYTHON = sys.executable
@@ -195,10 +196,9 @@ def test_the_environment_is_minimal_and_puts_the_work_copy_first(
     (tmp_path / "src").mkdir()
     env = run_environment(tmp_path)
     assert "OPENAI_API_KEY" not in env
-    paths = env["PYTHONPATH"].split(os.pathsep)
-    assert paths[:2] == [str(tmp_path), str(tmp_path / "src")]
-    assert paths[2].endswith("probe")
-    assert "/somewhere/else" not in paths
+    assert "PYTHONPATH" not in env  # the harness starts isolated from the project's path
+    paths = env["CODEAGENT_PYTHONPATH"].split(os.pathsep)
+    assert paths == [str(tmp_path), str(tmp_path / "src")]
     assert env["PYTHONDONTWRITEBYTECODE"] == "1"
     assert env["PYTHONHASHSEED"] == "0"
 
@@ -313,10 +313,13 @@ def test_a_test_past_the_timeout_is_killed_with_its_children(tmp_path: Path, for
         assert time.monotonic() - started < 15
         assert report.timed_out
         assert not report.green
-        # The report is written test by test: what finished before the kill is there.
+        # The report is written test by test: what finished before the kill is there, and
+        # the test that was running when it was killed is its failure.
         assert [(c.nodeid, c.outcome) for c in report.cases] == [
-            ("tests/test_slow.py::test_quick", "passed")
+            ("tests/test_slow.py::test_quick", "passed"),
+            ("tests/test_slow.py::test_sleeps", "failed"),
         ]
+        assert "killed at the timeout" in report.cases[1].message
         group, child = map(int, pids.read_text().split())
         assert gone(group, group=True)
         assert gone(child)
@@ -739,3 +742,51 @@ def test_real_pytest_text_agrees_with_the_probe(tmp_path: Path) -> None:
     for case in report.failures:
         assert parsed[case.nodeid].outcome == case.outcome
         assert parsed[case.nodeid].frames[-1].line == case.frames[-1].line
+
+
+# -- the harness cannot be replaced by the project ----------------------------------------------
+
+IMPOSTOR = """\
+    # Pretends to be codeagent's {name}: leaves a mark if it is ever imported.
+    import os
+    open(os.path.join({marks!r}, "{name}"), "w").close()
+"""
+FAKE_PROBE = """\
+    # Pretends to be the probe: reports every test as passed.
+    import json, os
+    open(os.path.join({marks!r}, "codeagent_probe"), "w").close()
+
+    def pytest_sessionfinish(session, exitstatus):
+        path = os.environ.get("CODEAGENT_PROBE_REPORT")
+        if path:
+            with open(path, "w") as out:
+                out.write(json.dumps({{"k": "case", "nodeid": "tests/test_it.py::test_fails",
+                                      "outcome": "passed"}}) + "\\n")
+                out.write(json.dumps({{"k": "end", "exitstatus": 0}}) + "\\n")
+"""
+
+
+@pytest.mark.parametrize("fork", MODES)
+def test_files_named_like_the_harness_in_the_project_do_not_replace_it(
+    tmp_path: Path, fork: bool
+) -> None:
+    """A project (or a model) that adds modules named like the probe, the fork server or the
+    reaper, a ``sitecustomize.py`` or a ``pytest.py`` at its root: the runs still go through
+    codeagent's harness and report what really happened."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    files = {
+        name + ".py": IMPOSTOR.format(name=name, marks=str(marks))
+        for name in ("codeagent_forkserver", "codeagent_reaper", "sitecustomize", "pytest")
+    }
+    files["codeagent_probe.py"] = FAKE_PROBE.format(marks=str(marks))
+    files["tests/test_it.py"] = "def test_fails():\n    assert 1 == 2\n"
+    root = write_tree(tmp_path / "project", files)
+    with PytestRunner(root, python=PYTHON, fork=fork) as runner:
+        report = runner.run()
+        assert [(c.nodeid, c.outcome) for c in report.cases] == [
+            ("tests/test_it.py::test_fails", "failed")
+        ], report.output
+        assert not report.green
+        assert runner.run(["tests/test_it.py::test_fails"]).failures
+    assert sorted(p.name for p in marks.iterdir()) == []

@@ -36,6 +36,14 @@ class NothingToFix(Stop):
         super().__init__("all tests pass: nothing to fix")
 
 
+class Flaky(Stop):
+    """The tests that failed at first pass when run again: nothing fails reliably to fix."""
+
+    def __init__(self, tests: list[str]) -> None:
+        shown = ", ".join(tests[:3]) + (f" and {len(tests) - 3} more" if len(tests) > 3 else "")
+        super().__init__(f"flaky: {shown} failed, then passed when run again; not fixed")
+
+
 class BudgetExceeded(Stop):
     def __init__(self, what: str) -> None:
         super().__init__(f"budget exceeded: {what}")

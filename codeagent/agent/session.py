@@ -1,10 +1,13 @@
 """``fix``: one fix session from the first test run to its ``Finished`` event.
 
-Run the tests once with per-test coverage; nothing failing ends it there. Localise, show the
-model the failure and the suspect code (the static prefix, sent once), then hand over to the
-strategy, which ends by raising a ``Stop``: every way out is caught here, in one place, and
-becomes the ``Finished`` event with its exit code. Errors of the model, the transport or the
-tests end it too, as ``outcome: error`` with their exit code and one clear line.
+Run the tests once with per-test coverage; nothing failing ends it there. The failures are run
+again, and those that pass then are flaky, said and left out (only flaky failures: not fixed).
+Localise, show the model the failure and the suspect code (the static prefix, sent once), then
+hand over to the strategy, which ends by raising a ``Stop``: every way out is caught here, in one
+place, and becomes the ``Finished`` event with its exit code. "Fixed" is never claimed with an
+empty patch. Errors of the model, the transport or the tests end it too, as ``outcome: error``
+with their exit code and one clear line. After every test run the work copy is settled: what a
+run leaves behind never reaches the next run or the patch.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from pathlib import Path
 from codeagent.agent.bench import Bench, FixOptions
 from codeagent.agent.context import repo_map
 from codeagent.agent.conversation import Conversation, Emit, Usage
-from codeagent.agent.events import ContextBuilt, Finished, Localised, SuspectLine
+from codeagent.agent.events import ContextBuilt, Finished, Localised, Note, SuspectLine
+from codeagent.agent.expectations import Expectations, shortfalls
+from codeagent.agent.guard import Guard
 from codeagent.agent.guided import run_guided
 from codeagent.agent.inbox import Inbox
 from codeagent.agent.localise import localise
@@ -27,6 +32,7 @@ from codeagent.agent.outcome import (
     EXIT_TESTS,
     EXIT_USAGE,
     Fixed,
+    Flaky,
     GaveUp,
     NothingToFix,
     Stop,
@@ -66,7 +72,7 @@ async def fix(
     ``inbox``: instructions a person sends meanwhile; they go with the next turn."""
     usage = Usage()
     conversation = Conversation(client, emit, options.budget, usage, inbox)
-    tests = TimedTests(tests, usage)
+    tests = TimedTests(tests, usage, files, emit)
     try:
         # Test runs and localisation run off the event loop, so the connection stays served
         # meanwhile (keepalive pings answered, events read) however long the suite takes.
@@ -94,6 +100,9 @@ async def fix(
         patch = ""
     if outcome == "fixed" and not patch:
         patch = files.diff()
+        if not patch:
+            outcome, code = "not_fixed", 1
+            reason = "the tests passed with no change to the code: the failure did not come back"
     totals = conversation.totals()
     finished = Finished(
         outcome=outcome,
@@ -117,11 +126,15 @@ async def fix(
 
 
 class TimedTests:
-    """The test runner, its wall time added to the session's usage."""
+    """The test runner as the session uses it: its wall time added to the session's usage, and
+    the work copy settled after every run (said once when a run left something)."""
 
-    def __init__(self, tests: Tests, usage: Usage) -> None:
+    def __init__(self, tests: Tests, usage: Usage, files: Files, emit: Emit) -> None:
         self._tests = tests
         self._usage = usage
+        self._files = files
+        self._emit = emit
+        self._told = False
 
     def run(
         self,
@@ -135,7 +148,13 @@ class TimedTests:
         try:
             return self._tests.run(select, coverage=coverage, exitfirst=exitfirst, timeout=timeout)
         finally:
+            undone = self._files.settle()
             self._usage.test_seconds += time.monotonic() - start
+            if undone and not self._told:
+                self._told = True
+                shown = ", ".join(undone[:3]) + (" ..." if len(undone) > 3 else "")
+                self._emit(Note("info", f"the tests leave files behind ({shown}): each run's "
+                                        "are removed before the next"))  # fmt: skip
 
 
 def exit_code_of(exc: CodeagentError) -> int:
@@ -167,6 +186,11 @@ def _prepare(
         raise TestRunError(f"the tests could not run: {last[0][:300]}")
     if baseline.green:
         raise NothingToFix()
+    failing = [c.nodeid for c in baseline.failures]
+    if not failing:
+        lacking = shortfalls(baseline, must_pass=())
+        raise TestRunError(f"the tests did not finish: {'; '.join(lacking) or 'no outcome'}")
+    targets = _stable(tests, failing, options, emit)
     start = time.monotonic()
     sources = _sources(files, baseline)
     suspects = localise(baseline, sources)
@@ -183,8 +207,8 @@ def _prepare(
     validator = Validator(
         files,
         tests,
-        [c.nodeid for c in baseline.failures],
-        allow_test_edits=options.allow_test_edits,
+        Expectations.from_baseline(baseline, targets),
+        Guard(files.root, baseline.layout, allow_test_edits=options.allow_test_edits),
         timeout=options.test_timeout,
     )
     return Bench(
@@ -200,6 +224,29 @@ def _prepare(
         sources=sources,
         repo_map=view.text,
     )
+
+
+def _stable(tests: Tests, failing: list[str], options: FixOptions, emit: Emit) -> list[str]:
+    """The failures that come back when run again: alone first; those that pass alone, in the
+    whole suite (a test may fail only after another). The rest are flaky: said, left out."""
+    again = tests.run(failing, timeout=options.test_timeout)
+    emit(tests_event("rerun", again))
+    if again.timed_out:
+        return failing  # cannot tell: all stay
+    still = {c.nodeid for c in again.failures}
+    alone = [t for t in failing if t not in still]
+    if alone:
+        suite = tests.run(timeout=options.test_timeout)
+        emit(tests_event("rerun", suite))
+        still.update(c.nodeid for c in suite.failures if c.nodeid in alone)
+    flaky = [t for t in failing if t not in still]
+    if flaky:
+        shown = ", ".join(flaky[:3]) + (f" and {len(flaky) - 3} more" if len(flaky) > 3 else "")
+        emit(Note("warning", f"flaky: {shown} failed, then passed when run again: left out"))
+    stable = [t for t in failing if t in still]
+    if not stable:
+        raise Flaky(flaky)
+    return stable
 
 
 def _sources(files: Files, report: TestReport) -> dict[str, str]:

@@ -2,8 +2,12 @@
 
 ``read_file``, ``search_code`` (the index: definitions, source, callers), ``apply_patch`` (a
 unified diff, all hunks or none) and ``run_tests``. A patch stays applied (the model works on
-the current state) and is followed by a test run whose outcome is the tool's result; when the
-originally failing tests pass and nothing else broke, the session ends there, fixed. A reply
+the current state) and is followed by a run of the whole suite whose outcome is the tool's
+result; when the run meets the session's ``Expectations`` (the originally failing tests pass,
+every test that passed still passes, the run went to its end), the session ends there, fixed.
+A patch is refused before it is applied when the ``Guard`` refuses a file it touches (both
+sides of a rename) or its code reaches into the test harness. Arguments are checked against
+the tool's schema: a wrong one is an error for the model, never the session's end. A reply
 with no tool call gets the current test failures back, until the budget ends it.
 """
 
@@ -18,11 +22,12 @@ from codeagent.agent.context import failures_text, suspect_code
 from codeagent.agent.events import CandidateProposed, CandidateTested, FixFound, ToolCalled
 from codeagent.agent.outcome import Fixed
 from codeagent.agent.runs import run_and_report
+from codeagent.agent.validate import screen
 from codeagent.errors import CodeagentError, PatchError
 from codeagent.protocol.items import FunctionCall, FunctionCallOutput, Item, user_message
 from codeagent.protocol.request import FunctionTool
 from codeagent.tools.patch import apply_patch
-from codeagent.tools.testresults import is_test_file
+from codeagent.tools.testresults import TestReport
 
 OUTPUT_CHARS = 6000
 """A tool result past this is cut: every later turn attends over it."""
@@ -62,7 +67,8 @@ async def run_tools(bench: Bench) -> None:
     prompts = bench.prompts("tools")
     describe = {name: prompts.text(name) for name in ("read_file", "search_code",
                                                        "apply_patch", "run_tests")}  # fmt: skip
-    bench.conversation.configure(prompts.text("instructions"), tool_definitions(describe))
+    tools = tool_definitions(describe)
+    bench.conversation.configure(prompts.text("instructions"), tools)
     code = suspect_code(bench.suspects, bench.sources, max_lines=bench.options.code_lines * 2)
     context = prompts.render(
         "context",
@@ -71,16 +77,17 @@ async def run_tools(bench: Bench) -> None:
         code=code.text,
     )
     await bench.conversation.warmup([user_message(context)])
-    runner = _Tools(bench)
+    runner = _Tools(bench, tools)
     items: list[Item] = [user_message("Fix the failing tests.")]
     while True:
         response = await bench.conversation.turn(items, "tools")
         calls = response.function_calls
         if not calls:
             report = await asyncio.to_thread(run_and_report, bench, "tool", everything=True)
-            if report.green:
+            lacking = bench.validator.expectations.of_suite(report)
+            if not lacking:
                 raise Fixed("the tests pass")
-            items = [user_message(f"The tests still fail:\n{failures_text(report)}")]
+            items = [user_message(f"The tests still fail:\n{_lacking_text(lacking, report)}")]
             continue
         items = []
         for call in calls:
@@ -89,8 +96,9 @@ async def run_tools(bench: Bench) -> None:
 
 
 class _Tools:
-    def __init__(self, bench: Bench) -> None:
+    def __init__(self, bench: Bench, tools: tuple[FunctionTool, ...]) -> None:
         self.bench = bench
+        self.tools = {tool.name: tool for tool in tools}
         self.patches = 0
         self._index: Any = None
 
@@ -101,10 +109,11 @@ class _Tools:
             args = json.loads(call.arguments or "{}")
             if not isinstance(args, dict):
                 raise ValueError("arguments must be a JSON object")
-            handler = getattr(self, f"_{call.name}", None)
-            if handler is None:
+            tool = self.tools.get(call.name)
+            if tool is None:
                 raise ValueError(f"no tool named {call.name!r}")
-            output, ok = str(handler(**args)), True
+            check_arguments(tool, args)
+            output, ok = str(getattr(self, f"_{call.name}")(**args)), True
         except Fixed:
             self.bench.emit(ToolCalled(call.name, call.arguments[:500], True, "fixed"))
             raise
@@ -144,12 +153,15 @@ class _Tools:
         bench = self.bench
         changes = apply_patch(patch, self._read_or_none)
         touched = [c.path for c in changes]
-        if not bench.options.allow_test_edits:
-            tests = [p for p in touched if is_test_file(p)]
-            if tests:
-                raise PatchError(
-                    f"refused: the patch edits tests ({', '.join(tests)}); fix the code"
-                )
+        guard = bench.validator.guard
+        for change in changes:
+            old = self._read_or_none(change.old_path or change.path)
+            refused = screen(guard, change.path, old if change.old_path is None else None,
+                             change.new_text)  # fmt: skip
+            if refused is None and change.old_path is not None:
+                refused = screen(guard, change.old_path, old, None)  # renamed away
+            if refused is not None:
+                raise PatchError(f"refused: {refused}")
         self.patches += 1
         bench.usage.candidates += 1
         bench.emit(CandidateProposed(self.patches, "model", touched[0], 0, "patch", patch[:4000]))
@@ -158,28 +170,80 @@ class _Tools:
                 bench.files.delete(change.path)
             else:
                 bench.files.write(change.path, change.new_text)
+            if change.old_path is not None:
+                bench.files.delete(change.old_path)
+                bench.sources.pop(change.old_path, None)
             if change.path.endswith(".py") and change.new_text is not None:
                 bench.sources[change.path] = change.new_text
         report = run_and_report(bench, "tool", everything=True)
-        outcome = "fixed" if report.green else "failing"
-        bench.emit(CandidateTested(self.patches, outcome, f"{len(report.failures)} failing",
+        lacking = bench.validator.expectations.of_suite(report)
+        outcome = "failing" if lacking else "fixed"
+        bench.emit(CandidateTested(self.patches, outcome, "; ".join(lacking) or "green",
                                    report.duration))  # fmt: skip
-        if report.green:
+        if not lacking:
             bench.emit(FixFound(self.patches, "patch", bench.files.diff()))
             raise Fixed(f"patch {self.patches} makes the tests pass")
-        return f"applied to {', '.join(touched)}. The tests still fail:\n{failures_text(report)}"
+        return f"applied to {', '.join(touched)}. Not fixed yet:\n{_lacking_text(lacking, report)}"
 
     def _run_tests(self, all: bool = False) -> str:
-        report = run_and_report(self.bench, "tool", everything=all)
-        if report.green:
+        bench = self.bench
+        report = run_and_report(bench, "tool", everything=all)
+        expectations = bench.validator.expectations
+        if all:
+            lacking = expectations.of_suite(report)
+        else:
+            lacking = expectations.of_targets(report, bench.validator.targets)
+        if not lacking:
             return f"all {len(report.passed)} selected tests pass"
-        return failures_text(report)
+        return _lacking_text(lacking, report)
 
     def _read_or_none(self, path: str) -> str | None:
         try:
             return self.bench.files.read(path)
         except CodeagentError:
             return None
+
+
+def check_arguments(tool: FunctionTool, args: dict[str, Any]) -> None:
+    """``ValueError`` naming what in ``args`` does not fit ``tool``'s schema (the types used
+    by our tools: string, integer, boolean; required properties; no others)."""
+    schema = tool.parameters
+    properties: dict[str, Any] = schema.get("properties", {})
+    for name in schema.get("required", []):
+        if name not in args:
+            raise ValueError(f"{tool.name}: missing argument {name!r}")
+    for name, value in args.items():
+        spec = properties.get(name)
+        if spec is None:
+            known = ", ".join(properties) or "none"
+            raise ValueError(f"{tool.name}: unknown argument {name!r} (arguments: {known})")
+        kind = spec.get("type")
+        if not _is_kind(value, kind):
+            raise ValueError(f"{tool.name}: {name!r} must be a {kind}, not {_json_kind(value)}")
+        if "enum" in spec and value not in spec["enum"]:
+            raise ValueError(f"{tool.name}: {name!r} must be one of {', '.join(spec['enum'])}")
+
+
+def _is_kind(value: object, kind: object) -> bool:
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    return True
+
+
+def _json_kind(value: object) -> str:
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+             list: "an array", dict: "an object", type(None): "null"}  # fmt: skip
+    return names.get(type(value), type(value).__name__)
+
+
+def _lacking_text(lacking: list[str], report: TestReport) -> str:
+    """What keeps a run from counting as a fix, then its failures."""
+    failures = failures_text(report) if report.failures else ""
+    return "\n".join(f"- {line}" for line in lacking) + (f"\n{failures}" if failures else "")
 
 
 def _cut(text: str) -> str:

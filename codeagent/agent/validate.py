@@ -2,9 +2,13 @@
 
 A candidate is tried in two runs: the target tests (the ones failing at the start) first, since
 most candidates fail there and that run is cheap; then, only if they all pass, the whole suite,
-since a fix must not break a test that passed. The file is always restored afterwards unless the
-caller keeps the candidate. A candidate that edits a test file (without ``allow_test_edits``) or
-leaves the work copy is rejected without running anything.
+since a fix must not break a test that passed. What each run must show is ``Expectations``'
+(the session's, from the first run): a run that did not end as pytest meant, a target that was
+skipped or never ran, a test that passed at the start and no longer does, fewer tests run than
+at the start: none of these is green. The file is always restored afterwards unless the caller
+keeps the candidate. A candidate is refused without running anything when ``Guard`` refuses its
+file (the tests, pytest's configuration...), when its new code reaches into the test harness
+(``tamper``), when it makes ``__exit__`` swallow exceptions, or when it leaves the work copy.
 
 The work copy and the test runner come in as the two small protocols below, so the strategies
 can be tested without processes.
@@ -20,9 +24,12 @@ from pathlib import Path
 from typing import Protocol
 
 from codeagent.agent.candidate import Candidate
+from codeagent.agent.expectations import Expectations
+from codeagent.agent.guard import Guard
 from codeagent.agent.pysource import enclosing
+from codeagent.agent.tamper import harness_reach
 from codeagent.errors import WorkspaceError
-from codeagent.tools.testresults import TestReport, is_test_file
+from codeagent.tools.testresults import TestReport
 
 
 class Files(Protocol):
@@ -38,6 +45,11 @@ class Files(Protocol):
     def delete(self, rel: str) -> None: ...
 
     def diff(self) -> str: ...
+
+    def settle(self) -> tuple[str, ...]:
+        """Undo what a test run left in the copy (files it made, changed or deleted); the
+        paths it undid."""
+        ...
 
 
 class Tests(Protocol):
@@ -66,21 +78,33 @@ class Verdict:
         return self.outcome == "fixed"
 
 
+def screen(guard: Guard, path: str, old: str | None, new: str | None) -> str | None:
+    """Why a change of ``path`` from ``old`` to ``new`` (None: absent) is refused before any
+    run, or None: the guarded files, and code that reaches into the test harness."""
+    why = guard.refusal(path, old, new)
+    if why is None and new is not None and path.endswith(".py"):
+        reach = harness_reach(old, new)
+        if reach is not None:
+            why = f"{path}: the change reaches into the test harness ({reach}); fix the code"
+    return why
+
+
 class Validator:
     def __init__(
         self,
         files: Files,
         tests: Tests,
-        targets: Sequence[str],
+        expectations: Expectations,
+        guard: Guard,
         *,
-        allow_test_edits: bool = False,
         timeout: float = 60.0,
     ) -> None:
         self.files = files
         self.tests = tests
-        self.targets = tuple(targets)
-        """Node ids failing now; a fix makes them pass."""
-        self.allow_test_edits = allow_test_edits
+        self.expectations = expectations
+        self.guard = guard
+        self.targets = expectations.targets
+        """Node ids failing now (in the program being tried); a fix makes them pass."""
         self.timeout = timeout
         self.runs = 0
         self._held: dict[str, str] | None = None
@@ -103,8 +127,6 @@ class Validator:
     def check(self, candidate: Candidate, *, keep: bool = False) -> Verdict:
         """Try ``candidate``; with ``keep`` a fix (or an improvement) stays in the work copy."""
         start = time.monotonic()
-        if is_test_file(candidate.path) and not self.allow_test_edits:
-            return Verdict("rejected", "edits a test file (--allow-test-edits to permit)", 0.0)
         if swallows_exceptions(candidate):
             return Verdict("rejected", "makes __exit__ swallow exceptions (the tests' too)", 0.0)
         held = self._held
@@ -116,6 +138,9 @@ class Validator:
             return Verdict("rejected", str(exc), 0.0)
         if candidate.new_source == original:
             return Verdict("rejected", "changes nothing", 0.0)
+        refused = screen(self.guard, candidate.path, original, candidate.new_source)
+        if refused is not None:
+            return Verdict("rejected", refused, 0.0)
         try:
             if held:  # another file still holds the last candidate: judge this one alone
                 for path in [p for p in held if p != candidate.path]:
@@ -141,11 +166,13 @@ class Validator:
         first = self.tests.run(self.targets, timeout=self.timeout)
         if first.timed_out:
             return Verdict("timeout", "the target tests timed out", time.monotonic() - start)
-        passing = tuple(c.nodeid for c in first.cases if c.outcome == "passed")
-        failing = first.failures
-        if failing or not first.ran:
-            detail = _first_message(first) or f"exit status {first.exit_code}"
-            if passing and first.ran:
+        passing = tuple(
+            c.nodeid for c in first.cases if c.outcome == "passed" and c.nodeid in self.targets
+        )
+        lacking = self.expectations.of_targets(first, self.targets)
+        if lacking:
+            detail = _first_message(first) or lacking[0]
+            if passing and first.complete:
                 return self._partial(start, passing, detail)
             return Verdict("failing", detail, time.monotonic() - start, passing)
         self.runs += 1
@@ -153,23 +180,22 @@ class Validator:
         seconds = time.monotonic() - start
         if suite.timed_out:
             return Verdict("timeout", "the test suite timed out", seconds, passing)
-        if suite.green:
+        lacking = self.expectations.of_suite(suite)
+        if not lacking:
             return Verdict("fixed", f"{len(suite.passed)} passed", seconds, passing)
-        broken = [c.nodeid for c in suite.failures if c.nodeid not in self.targets]
-        shown = ", ".join(broken[:3]) + (f" and {len(broken) - 3} more" if len(broken) > 3 else "")
-        return Verdict("regressed", f"breaks {shown}", seconds, passing)
+        return Verdict("regressed", "; ".join(lacking), seconds, passing)
 
     def _partial(self, start: float, passing: tuple[str, ...], detail: str) -> Verdict:
-        """Some targets pass now: an improvement if the suite lost no test that passed (a fix
-        that needs two edits is found one edit at a time)."""
+        """Some targets pass now: an improvement if the whole suite ran to its end and lost no
+        test that passed (a fix that needs two edits is found one edit at a time)."""
         self.runs += 1
         suite = self.tests.run(timeout=self.timeout)
         seconds = time.monotonic() - start
-        broken = [c.nodeid for c in suite.failures if c.nodeid not in self.targets]
-        if suite.ran and not suite.timed_out and not broken:
-            still = len(suite.failures)
+        still = tuple(t for t in self.targets if t not in passing)
+        lacking = self.expectations.of_suite(suite, keep=passing, may_fail=still)
+        if not lacking:
             return Verdict(
-                "improved", f"{still} of {len(self.targets)} still fail", seconds, passing
+                "improved", f"{len(still)} of {len(self.targets)} still fail", seconds, passing
             )
         return Verdict("failing", detail, seconds, passing)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from codeagent.errors import TestRunError
+from codeagent.tools.harness import harness_script
 from codeagent.tools.command import (
     DRAIN_GRACE,
     MAX_OUTPUT,
@@ -68,7 +69,7 @@ class ForkServer:
         with self._log_path.open("wb") as log:
             try:
                 self._process = subprocess.Popen(
-                    [python, "-m", "codeagent_forkserver", *(["--cold"] if cold else [])],
+                    [python, harness_script("forkserver"), *(["--cold"] if cold else [])],
                     cwd=root,
                     env=dict(env),
                     stdin=subprocess.PIPE,

@@ -1,18 +1,19 @@
 """Run a repository's pytest suite with its own interpreter and read the result as typed values.
 
-Each run goes through the fork server where the platform has ``fork`` (tens of milliseconds
-for a few tests instead of a fresh interpreter's ~0.4 s), else through a plain
-``python -m pytest`` (under ``probe/codeagent_reaper.py`` where there is ``fork``); both load
-the probe plugin, which writes the report the ``TestReport`` comes from. Either way the run is
-killed at its timeout with everything it started, also what left its process group (the
-reaper's docstring says what cannot be found). Runs get a minimal environment: the work copy
-first on ``PYTHONPATH`` (so it wins over an editable install of the user's tree), no bytecode
-written, a fixed hash seed, no secrets.
+Each run goes through the fork server where it can (tens of milliseconds for a few tests
+instead of a fresh interpreter's ~0.4 s), else through ``python -m pytest`` under
+``probe/codeagent_reaper.py``; both load the probe plugin, which writes the report the
+``TestReport`` comes from. Either way the run is killed at its timeout with everything it
+started, also what left its process group (the reaper's docstring says what cannot be found).
+The harness is isolated from the project's path and runs get a minimal environment
+(``tools.harness``): the work copy first on the tests' ``sys.path`` (so it wins over an editable
+install of the user's tree), no bytecode written, a fixed hash seed, no secrets.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -22,10 +23,10 @@ from types import TracebackType
 from codeagent.errors import TestRunError
 from codeagent.tools.command import CommandResult, run_command
 from codeagent.tools.forkserver import ForkServer, ServerFailed, fork_supported
+from codeagent.tools.harness import harness_argv, run_environment
 from codeagent.tools.report_parse import load_report
 from codeagent.tools.testresults import TestReport
 
-PROBE_DIR = Path(__file__).resolve().parent / "probe"
 BASE_ARGS = (
     "-p",
     "no:cacheprovider",
@@ -41,29 +42,6 @@ agent needs their outcomes and coverage too."""
 REAPER_GRACE = 10.0
 """Seconds the reaper gets, after a timeout, to kill the run and what it left (its sweep takes
 at most 5) before its own group is killed."""
-PASSED_ENV = (
-    "PATH",
-    "HOME",
-    "USER",
-    "LOGNAME",
-    "LANG",
-    "LC_ALL",
-    "LC_CTYPE",
-    "TZ",
-    "TMPDIR",
-    "TEMP",
-    "TMP",
-    "SYSTEMROOT",
-    "SYSTEMDRIVE",
-    "COMSPEC",
-    "PATHEXT",
-    "WINDIR",
-    "USERPROFILE",
-    "APPDATA",
-    "LOCALAPPDATA",
-)
-"""What a test process may need from ours; nothing else (no API keys, no PYTHONPATH)."""
-
 VALUE_OPTIONS = frozenset(
     (
         *("-k", "-m", "-p", "-c", "-o", "-W", "-r", "-n", "--config-file", "--override-ini"),
@@ -80,26 +58,6 @@ VALUE_OPTIONS = frozenset(
 )
 """pytest options (core and common plugins) whose value is the next argument: the argument
 after them is no test path."""
-
-
-def run_environment(root: Path) -> dict[str, str]:
-    """The environment of a test run in ``root``: a few essentials of ours, then the work copy
-    (and its ``src/``) first on ``PYTHONPATH``, the probe after."""
-    env = {name: os.environ[name] for name in PASSED_ENV if name in os.environ}
-    env.setdefault("PATH", os.defpath)
-    env.setdefault("LANG", "C.UTF-8")
-    paths = [str(root)]
-    if (root / "src").is_dir():
-        paths.append(str(root / "src"))
-    paths.append(str(PROBE_DIR))
-    env.update(
-        PYTHONPATH=os.pathsep.join(paths),
-        PYTHONDONTWRITEBYTECODE="1",
-        PYTHONHASHSEED="0",
-        PYTHONIOENCODING="utf-8",
-        COLUMNS="120",
-    )
-    return env
 
 
 def split_args(args: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -232,13 +190,12 @@ class PytestRunner:
                 self._server_failures += 1
                 self.server_error = str(exc)
                 self._fork = self._server_failures < 2
-        reaped = hasattr(os, "fork")
         return run_command(
-            [self._python, *(["-m", "codeagent_reaper"] if reaped else []), "-m", "pytest", *args],
+            harness_argv(self._python, "pytest", args),
             cwd=self._root,
             env={**self._env, **probe_env},
             timeout=limit,
-            stop_grace=REAPER_GRACE if reaped else 0.0,
+            stop_grace=REAPER_GRACE,
         )
 
     def _served(self) -> ForkServer:
@@ -282,7 +239,7 @@ class PytestRunner:
     def _check(self, report: TestReport) -> None:
         if report.cases or report.collection_errors or report.timed_out:
             return
-        if "No module named pytest" in report.output:
+        if re.search(r"No module named '?pytest'?$", report.output, re.M):
             raise TestRunError(
                 f"pytest is not importable by {self._python} (No module named pytest)"
             )

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeGuard
 
 from codeagent.tools.command import CommandResult
-from codeagent.tools.testresults import Coverage, Frame, TestCase, TestReport
+from codeagent.tools.testresults import Coverage, Frame, TestCase, TestLayout, TestReport
 
 OUTCOMES = frozenset({"passed", "failed", "error", "skipped", "xfailed", "xpassed"})
 
@@ -45,9 +45,18 @@ def parse_report(text: str, result: CommandResult, *, coverage: bool) -> TestRep
     errors: list[TestCase] = []
     per_test: dict[str, LineSets] = {}
     at_import: LineSets = {}
+    started: list[str] = []
+    end: dict[str, Any] | None = None
+    collected: dict[str, Any] = {}
     for record in _records(text):
         kind = record.get("k")
-        if kind == "case":
+        if kind == "start" and isinstance(record.get("nodeid"), str):
+            started.append(_text(record["nodeid"]))
+        elif kind == "end":
+            end = record
+        elif kind == "collected":
+            collected = record
+        elif kind == "case":
             case = _case(record, record.get("outcome"))
             if case is not None:
                 cases[case.nodeid] = case
@@ -59,6 +68,12 @@ def parse_report(text: str, result: CommandResult, *, coverage: bool) -> TestRep
             _merge(per_test.setdefault(_text(record["nodeid"]), {}), record.get("files"))
         elif kind == "import_lines":
             _merge(at_import, record.get("files"))
+    if end is None:
+        # The process ended before pytest did: the test that was running when it died failed.
+        for nodeid in started:
+            if nodeid not in cases:
+                cases[nodeid] = TestCase(nodeid, "failed", message=_died(result))
+    end_status = end.get("exitstatus") if end is not None else None
     return TestReport(
         exit_code=result.exit_code,
         cases=tuple(cases.values()),
@@ -74,6 +89,54 @@ def parse_report(text: str, result: CommandResult, *, coverage: bool) -> TestRep
             if coverage
             else None
         ),
+        finished=end is not None,
+        end_status=end_status if _is_int(end_status) else None,
+        collected=_count(collected.get("count")),
+        deselected=_count(collected.get("deselected")) or 0,
+        layout=_layout(collected) if collected else None,
+    )
+
+
+def _died(result: CommandResult) -> str:
+    if result.timed_out:
+        how = "it was killed at the timeout"
+    elif result.exit_code < 0:
+        how = f"killed by signal {_signal_name(-result.exit_code)}"
+    else:
+        how = f"exit status {result.exit_code}"
+    return f"the test process ended while this test was running ({how})"
+
+
+def _signal_name(number: int) -> str:
+    import signal  # noqa: PLC0415 - only for this message
+
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
+
+
+def _count(value: object) -> int | None:
+    return value if _is_int(value) and value >= 0 else None
+
+
+def _layout(record: Mapping[str, Any]) -> TestLayout:
+    def strings(key: str) -> tuple[str, ...]:
+        value = record.get(key)
+        items = value if isinstance(value, list) else []
+        return tuple(_text(v) for v in items if isinstance(v, str))
+
+    def string(key: str) -> str:
+        value = record.get(key)
+        return _text(value) if isinstance(value, str) else ""
+
+    return TestLayout(
+        test_files=frozenset(strings("files")),
+        conftests=frozenset(strings("conftests")),
+        rootdir=string("rootdir"),
+        inifile=string("inifile"),
+        testpaths=strings("testpaths"),
+        python_files=strings("python_files"),
     )
 
 

@@ -65,6 +65,25 @@ class Coverage:
 
 
 @dataclass(frozen=True, slots=True)
+class TestLayout:
+    """What pytest collected and how it was configured, as the probe saw it: which files are
+    the tests (``agent.guard`` protects them from edits)."""
+
+    __test__ = False
+
+    test_files: frozenset[str] = frozenset()
+    """Modules pytest collected tests from, relative to the root (inside it only)."""
+    conftests: frozenset[str] = frozenset()
+    """conftest.py files pytest loaded, relative to the root."""
+    rootdir: str = ""
+    inifile: str = ""
+    """The configuration file pytest read (absolute), or empty."""
+    testpaths: tuple[str, ...] = ()
+    python_files: tuple[str, ...] = ()
+    """pytest's ``python_files`` patterns (e.g. ``test_*.py``, Django's ``tests.py``)."""
+
+
+@dataclass(frozen=True, slots=True)
 class TestReport:
     """One run of the test command."""
 
@@ -82,6 +101,15 @@ class TestReport:
     timed_out: bool = False
     coverage: Coverage | None = None
     """Only when the run was asked to trace."""
+    finished: bool = False
+    """The probe saw pytest's session end (a run that dies part way, or a plain-text run,
+    never gets there)."""
+    end_status: int | None = None
+    """The exit status pytest meant to end with, as the probe saw it at the session's end."""
+    collected: int | None = None
+    """How many tests were selected to run (after deselection); None when unknown."""
+    deselected: int = 0
+    layout: TestLayout | None = None
 
     @property
     def failures(self) -> tuple[TestCase, ...]:
@@ -100,8 +128,22 @@ class TestReport:
         return bool(self.cases) or (self.exit_code == 5 and not self.collection_errors)
 
     @property
+    def complete(self) -> bool:
+        """The run went to its end as pytest meant it to: the probe saw the session end with
+        the status the process really exited with (a test that calls ``os._exit``, a crash or
+        a kill never gets this far), and every test selected to run has an outcome."""
+        return (
+            self.finished
+            and not self.timed_out
+            and self.end_status == self.exit_code
+            and (self.collected is None or len(self.cases) >= self.collected)
+        )
+
+    @property
     def green(self) -> bool:
-        return self.ran and not self.failures and not self.timed_out
+        """Everything that was to run ran and passed (or there were no tests). What counts as
+        a fix asks more of a run: ``agent.expectations``."""
+        return self.complete and self.exit_code in (0, 5) and not self.failures
 
 
 def is_test_file(path: str) -> bool:

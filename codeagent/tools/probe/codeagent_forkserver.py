@@ -1,7 +1,11 @@
 """Fork server: runs pytest in forked children of one warm interpreter.
 
-Started by codeagent's runner as ``python -m codeagent_forkserver`` in the project root, with
-the test environment (this folder on ``PYTHONPATH``). Stdlib and pytest only, Python 3.9+.
+Started by codeagent's runner as ``python .../probe/codeagent_forkserver.py`` in the project
+root, with the test environment: this folder is first on ``sys.path`` and the project's folders
+are not on it (they come in ``CODEAGENT_PYTHONPATH``: see ``codeagent_reaper.enter_project``),
+so nothing in the project can shadow pytest, its plugins or this harness, which are all
+imported before a run's child puts the project on ``sys.path``. Stdlib and pytest only,
+Python 3.9+.
 
 It imports pytest and its plugins once; each run forks a child that imports the project's
 modules fresh, so a rewritten file is always seen. The project's own modules are never
@@ -145,6 +149,7 @@ def _child(request: dict[str, Any], answers: IO[str]) -> NoReturn:
             else:
                 os.environ[key] = value
         os.chdir(request.get("cwd") or os.getcwd())
+        _reaper().enter_project()
         importlib.invalidate_caches()
         args: list[str] = list(request["args"])
         sys.argv = [sys.executable, "-m", "pytest", *args]

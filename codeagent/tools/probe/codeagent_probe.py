@@ -22,8 +22,17 @@ leaves the tests it finished), each with ``k`` naming its kind:
 ``{"k": "case", "nodeid", "outcome", "duration", "message", "frames"}``,
 ``{"k": "collect_error", "nodeid", "message", "frames"}``,
 ``{"k": "lines", "nodeid", "files": {path: [line, ...]}}`` (per test),
-``{"k": "import_lines", "files": {...}}`` and ``{"k": "end", "exitstatus"}``.
+``{"k": "import_lines", "files": {...}}`` and ``{"k": "end", "exitstatus"}``; and, for the
+verdict, ``{"k": "start", "nodeid"}`` as each test begins (a run that dies mid-test leaves a
+start with no case: the test that was running) and ``{"k": "collected", "count",
+"deselected", "files", "conftests", "rootdir", "inifile", "testpaths", "python_files"}`` once
+collection is done (``count``: the tests that will run; ``files``/``conftests``: the test
+modules and conftest files pytest loaded, relative to the root; the rest is pytest's
+configuration as it resolved it).
 A frame is ``{"path", "line", "function", "in_repo"}``, outermost first.
+
+The ``CODEAGENT_PROBE_*`` variables are removed from ``os.environ`` as soon as they are read,
+so the code under test does not find the report by asking for it.
 """
 
 from __future__ import annotations
@@ -163,7 +172,7 @@ class MonitoringTracer:
         """A tracer on a free tool id, or None where there is no ``sys.monitoring`` or no
         free id (coverage.py and debuggers take some)."""
         monitoring: Any = getattr(sys, "monitoring", None)
-        if monitoring is None or os.environ.get(TRACER_ENV) == "settrace":
+        if monitoring is None:
             return None
         for tool in (monitoring.COVERAGE_ID, 3, 4, monitoring.PROFILER_ID):
             if monitoring.get_tool(tool) is None:
@@ -230,12 +239,16 @@ class _Case:
 class Probe:
     """The plugin object: collects outcomes, failures and lines, writes the report."""
 
-    def __init__(self, report: IO[str], paths: Paths, tracer: Tracer | None) -> None:
+    def __init__(
+        self, report: IO[str], paths: Paths, tracer: Tracer | None, modules: str | None = None
+    ) -> None:
         self._report = report
         self._paths = paths
         self._tracer = tracer
+        self._modules = modules
         self._cases: dict[str, _Case] = {}
         self._failures: dict[tuple[str, str], tuple[str, list[dict[str, Any]]]] = {}
+        self._deselected = 0
         self._finished = False
 
     # -- tests -------------------------------------------------------------------------------
@@ -243,6 +256,7 @@ class Probe:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logstart(self, nodeid: str) -> None:
         self._cases[nodeid] = _Case()
+        self._write({"k": "start", "nodeid": nodeid})
         if self._tracer is not None:
             self._tracer.begin_test()
 
@@ -266,10 +280,14 @@ class Probe:
         case = self._cases.pop(nodeid, None)
         if case is None:
             return
+        if case.outcome is None:
+            # No phase said how it went (a hook swallowed the call's report): not a pass.
+            case.outcome, case.failed_when = "error", "call"
+            case.longrepr = "no outcome was reported for this test"
         record: dict[str, Any] = {
             "k": "case",
             "nodeid": nodeid,
-            "outcome": case.outcome or "passed",
+            "outcome": case.outcome,
             "duration": round(case.duration, 6),
         }
         if case.failed_when is not None:
@@ -284,6 +302,39 @@ class Probe:
             self._write({"k": "lines", "nodeid": nodeid, "files": self._files(lines)})
 
     # -- collection --------------------------------------------------------------------------
+
+    def pytest_deselected(self, items: list[Any]) -> None:
+        self._deselected += len(items)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        config = session.config
+        files = set()
+        for item in session.items:
+            path = getattr(item, "path", None) or getattr(item, "fspath", None)
+            if path is not None and self._paths.inside(str(path)):
+                files.add(self._paths.locate(str(path))[0])
+        conftests = sorted(
+            self._paths.locate(name)[0]
+            for name in (getattr(p, "__file__", None) for p in config.pluginmanager.get_plugins())
+            if isinstance(name, str)
+            and os.path.basename(name) == "conftest.py"
+            and self._paths.inside(name)
+        )
+        inifile = getattr(config, "inipath", None) or getattr(config, "inifile", None)
+        self._write(
+            {
+                "k": "collected",
+                "count": len(session.items),
+                "deselected": self._deselected,
+                "files": sorted(files),
+                "conftests": conftests,
+                "rootdir": str(getattr(config, "rootpath", None) or getattr(config, "rootdir", "")),
+                "inifile": str(inifile) if inifile else None,
+                "testpaths": [str(p) for p in _ini(config, "testpaths")],
+                "python_files": [str(p) for p in _ini(config, "python_files")],
+            }
+        )
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if not report.failed:
@@ -313,11 +364,10 @@ class Probe:
 
     def pytest_unconfigure(self) -> None:
         self.finish(None)
-        modules_path = os.environ.get(MODULES_ENV)
-        if modules_path:
+        if self._modules:
             # The very last hook: modules that plugins import as late as the terminal summary
             # (hypothesis's imports all of hypothesis there, ~0.6 s a run) are preloaded too.
-            _write_modules(modules_path, self._paths)
+            _write_modules(self._modules, self._paths)
 
     def finish(self, exitstatus: int | None) -> None:
         if self._finished:
@@ -406,6 +456,14 @@ def _bounded(text: str) -> str:
     return joined if len(joined) <= MAX_MESSAGE_CHARS else joined[:MAX_MESSAGE_CHARS] + " ..."
 
 
+def _ini(config: pytest.Config, name: str) -> list[Any]:
+    try:
+        value = config.getini(name)
+    except (ValueError, KeyError):
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
 def _package_dir(module: Any) -> str:
     return os.path.join(os.path.dirname(os.path.realpath(module.__file__)), "")
 
@@ -451,16 +509,23 @@ def _install(config: pytest.Config) -> Probe | None:
     if existing is not None:
         probe: Probe = existing
         return probe
-    report_path = os.environ.get(REPORT_ENV)
-    if not report_path or os.environ.get("PYTEST_XDIST_WORKER"):
+    if os.environ.get("PYTEST_XDIST_WORKER"):
         # An xdist worker: its controller gets the reports (without exceptions or lines).
         return None
-    paths = Paths(os.environ.get(ROOT_ENV) or os.getcwd())
+    settings = {
+        name: os.environ.pop(name, None)
+        for name in (REPORT_ENV, ROOT_ENV, COVERAGE_ENV, TRACER_ENV, MODULES_ENV)
+    }
+    report_path = settings[REPORT_ENV]
+    if not report_path:
+        return None
+    paths = Paths(settings[ROOT_ENV] or os.getcwd())
     tracer: Tracer | None = None
-    if os.environ.get(COVERAGE_ENV) == "1":
-        tracer = MonitoringTracer.create(paths) or SettraceTracer(paths)
+    if settings[COVERAGE_ENV] == "1":
+        monitoring = None if settings[TRACER_ENV] == "settrace" else MonitoringTracer.create(paths)
+        tracer = monitoring or SettraceTracer(paths)
     report = open(report_path, "w", encoding="utf-8")  # noqa: SIM115 - open for the whole run
-    probe = Probe(report, paths, tracer)
+    probe = Probe(report, paths, tracer, settings[MODULES_ENV])
     config.pluginmanager.register(probe, "codeagent-probe-session")
     if tracer is not None:
         tracer.start()

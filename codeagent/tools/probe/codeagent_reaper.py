@@ -1,8 +1,14 @@
 """Reaper: run a module as ``python -m`` would, then kill everything the run left behind.
 
-Started by codeagent's runner as ``python -m codeagent_reaper -m pytest ARGS`` (this folder on
-``PYTHONPATH``), in a session of its own; the fork server uses its functions for each run.
-Stdlib only, Python 3.9+.
+Started by codeagent's runner as ``python .../probe/codeagent_reaper.py -m pytest ARGS`` (so this
+folder is first on ``sys.path`` and the project's folders are not on it at start: nothing in the
+project can shadow this harness, pytest or the probe), in a session of its own; the fork server
+uses its functions for each run. Stdlib only, Python 3.9+.
+
+The project's folders come in ``CODEAGENT_PYTHONPATH``, not ``PYTHONPATH`` (which Python would
+put on ``sys.path`` before anything is imported, and a ``sitecustomize.py`` there would run at
+start): ``enter_project`` puts them on ``sys.path`` right after this folder, once the module to
+run has been imported, and on ``PYTHONPATH`` for the processes the tests start.
 
 A run's process group is not enough to find what it started: a test may put a process in a
 session of its own (``start_new_session=True``) or daemonise it (fork, setsid, fork), and
@@ -23,6 +29,7 @@ killed by the same signal (SIGKILL after a SIGTERM).
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import runpy
 import signal
@@ -30,8 +37,24 @@ import sys
 import time
 
 PR_SET_CHILD_SUBREAPER = 36
+RUN_PATH_ENV = "CODEAGENT_PYTHONPATH"
 SWEEP_SECONDS = 5.0
 """How long a sweep keeps killing newly re-parented processes (a fork bomb outruns anything)."""
+
+
+def enter_project() -> None:
+    """Put the folders named in ``CODEAGENT_PYTHONPATH`` on ``sys.path`` after this folder's
+    entry, and on ``PYTHONPATH`` for child processes. Call it after importing the harness."""
+    value = os.environ.pop(RUN_PATH_ENV, None)
+    if value is None:
+        return
+    here = os.path.dirname(os.path.realpath(__file__))
+    at = next(
+        (i + 1 for i, p in enumerate(sys.path) if p and os.path.realpath(p) == here),
+        0,
+    )
+    sys.path[at:at] = [p for p in value.split(os.pathsep) if p]
+    os.environ["PYTHONPATH"] = value
 
 
 def become_subreaper() -> bool:
@@ -104,7 +127,7 @@ def kill_group(pgid: int) -> None:
 
 def main(argv: list[str]) -> int:
     if len(argv) < 2 or argv[0] != "-m":
-        sys.stderr.write("usage: python -m codeagent_reaper -m MODULE [ARGS...]\n")
+        sys.stderr.write("usage: python codeagent_reaper.py -m MODULE [ARGS...]\n")
         return 2
     module, args = argv[1], argv[2:]
     become_subreaper()
@@ -125,6 +148,9 @@ def main(argv: list[str]) -> int:
         with contextlib.suppress(OSError):
             os.setpgid(0, 0)
         sys.argv = [module, *args]
+        # The module's package first, from where the harness stands; then the project.
+        importlib.import_module(module.split(".")[0])
+        enter_project()
         runpy.run_module(module, run_name="__main__", alter_sys=True)
         return 0  # the module returned without sys.exit
     with contextlib.suppress(OSError):
