@@ -68,3 +68,21 @@ def test_a_sink_that_fails_is_dropped_and_the_others_go_on(tmp_path: Path) -> No
         "one",
         "two",
     ]
+
+
+def test_replay_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    """``codeagent replay FILE | head -1``: more than a pipe holds, and the reader gone."""
+    trajectory = tmp_path / "run.jsonl"
+    line = json.dumps(ev.event_to_json(ev.Note("info", "x" * 100)))
+    trajectory.write_text((line + "\n") * 5000)  # 500 kB of progress lines
+    process = subprocess.Popen(
+        [sys.executable, "-m", "codeagent", "replay", str(trajectory)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None
+    assert process.stderr is not None
+    assert process.stdout.readline().startswith(b"info: xxx")
+    process.stdout.close()
+    err = process.stderr.read().decode("utf-8", "replace")
+    assert process.wait(60) == 0, err
+    assert err == ""

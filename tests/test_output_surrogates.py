@@ -18,6 +18,7 @@ import pytest
 
 from codeagent.agent import events as ev
 from codeagent.agent.events import event_to_json
+from codeagent.cli.eval_command import _row
 from codeagent.cli.fix_run import _outputs
 from codeagent.cli.headless import Reporter, progress_line, step_summary
 from codeagent.testing.scripted import Step
@@ -89,6 +90,11 @@ def test_replayed_lines_and_the_step_summary_are_printable() -> None:
     summary = step_summary(finished(PATCH), f"/src/{CAFE}", f"/tmp/{CAFE}.patch")
     summary.encode("utf-8")
     assert "caf\ufffd au lait" in summary
+
+
+def test_an_eval_row_is_printable(tmp_path: Path) -> None:
+    row = {"outcome": "error", "reason": f"cannot copy {CAFE}", "wall": 1.0}
+    assert _row(tmp_path / CAFE, row).startswith("| caf\ufffd | error: cannot copy caf\ufffd |")
 
 
 def test_the_patch_file_keeps_the_exact_bytes(

@@ -198,3 +198,28 @@ def test_where_the_user_config_is(tmp_path: Path) -> None:
         assert user_config_path({**xdg, "HOME": "/h"}) == Path("/h/.config/codeagent/config.toml")
     missing = read_user_config({"HOME": str(tmp_path)})
     assert (missing.tables, missing.trusted_projects) == ({}, ())
+
+
+def test_the_progress_line_says_where_settings_came_from_and_the_sandbox() -> None:
+    from codeagent.agent.events import SessionStarted
+    from codeagent.cli.headless import progress_line
+
+    sources = {
+        "base_url": "user config /home/u/.config/codeagent/config.toml",
+        "max_turns": "project config /r/.codeagent.toml",
+        "strategy": "project config /r/.codeagent.toml",
+        "model": "environment CODEAGENT_FIX_MODEL",
+        "python": "flag",
+        "max_time": "default",
+    }
+    event = SessionStarted("/r", "/w", "tools", "m", "http://h/v1", "/py", "pytest", {}, sources)
+    assert progress_line(event, {}) == (
+        "codeagent: fixing /r (tools, m via http://h/v1) in /w\n"
+        "settings: base_url from user config /home/u/.config/codeagent/config.toml; "
+        "max_turns, strategy from project config /r/.codeagent.toml; "
+        "model from environment CODEAGENT_FIX_MODEL"
+    )
+    sandboxed = SessionStarted("/r", "/w", "tools", "m", "p", "/py", "t", sandbox="bubblewrap")
+    assert progress_line(sandboxed, {}) == (
+        "codeagent: fixing /r (tools, m via p) in /w; sandbox: bubblewrap"
+    )

@@ -88,6 +88,13 @@ def _finished(jsonl: str) -> dict[str, Any] | None:
 
 
 def _row(repo: Path, r: dict[str, Any]) -> str:
+    """The table row of one repository (printable: its name may not be UTF-8)."""
+    from codeagent.agent.events import printable_text  # noqa: PLC0415  (not at parser build)
+
+    return printable_text(_cells(repo, r))
+
+
+def _cells(repo: Path, r: dict[str, Any]) -> str:
     if r["outcome"] == "error" and "turns" not in r:
         return f"| {repo.name} | error: {r['reason'][:60]} | | {r['wall']:.1f} s | | | | | | |"
     mark = "yes" if r["outcome"] == "fixed" else f"no ({r['outcome']})"

@@ -67,9 +67,9 @@ class Reporter:
             return  # streaming pieces: model_text carries the whole reply
         self.events.append(event)
         line = json.dumps(event_to_json(event), ensure_ascii=False)
-        if self.jsonl is not None and not _write(self.jsonl, line):
+        if self.jsonl is not None and not write_line(self.jsonl, line):
             self.jsonl = None
-        if self._trajectory is not None and not _write(self._trajectory, line):
+        if self._trajectory is not None and not write_line(self._trajectory, line):
             self._trajectory = None
             self._say("warning: the trajectory file could not be written further")
         if isinstance(event, CandidateProposed):
@@ -79,7 +79,7 @@ class Reporter:
             self._say(text)
 
     def _say(self, text: str) -> None:
-        if self.progress is not None and not _write(self.progress, text):
+        if self.progress is not None and not write_line(self.progress, text):
             self.progress = None
 
     def close(self) -> None:
@@ -89,8 +89,9 @@ class Reporter:
             self._trajectory = None
 
 
-def _write(sink: IO[str], line: str) -> bool:
-    """Write ``line`` and flush; ``False`` (the sink silenced) if the sink has failed."""
+def write_line(sink: IO[str], line: str) -> bool:
+    """Write ``line`` and a newline, and flush; ``False`` (the sink silenced: see the module's
+    docstring) if the sink has failed."""
     try:
         sink.write(line + "\n")
         sink.flush()

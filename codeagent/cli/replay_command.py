@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from codeagent.agent.events import CandidateProposed, event_from_json
-from codeagent.cli.headless import progress_line
+from codeagent.cli.headless import progress_line, write_line
 from codeagent.errors import ConfigError
 
 
@@ -35,6 +35,6 @@ def run(args: argparse.Namespace) -> int:
         if isinstance(event, CandidateProposed):
             proposed[event.id] = event
         text = progress_line(event, proposed, verbose=args.verbose)
-        if text:
-            sys.stdout.write(text + "\n")
+        if text and not write_line(sys.stdout, text):
+            return 0  # the reader went away (replay FILE | head): nothing more to do
     return 0
