@@ -6,6 +6,7 @@ need (ignored files, submodule contents), ``settle()`` undoes what a run left be
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -176,6 +177,17 @@ def test_settle_undoes_every_kind_of_change(tmp_path: Path) -> None:
         assert copy.diff() == ""
 
 
+def test_settle_rebuilds_a_tree_a_test_removed_whole(tmp_path: Path) -> None:
+    project = tmp_path / "plain"
+    write(project / "pkg" / "mod.py", "x = 1\n")
+    with WorkCopy.create(project) as copy:
+        copy.write("pkg/new.py", "y = 1\n")
+        before = snapshot(copy.top)
+        shutil.rmtree(copy.top)
+        assert copy.settle() == ("pkg", "pkg/mod.py", "pkg/new.py")
+        assert snapshot(copy.top) == before
+
+
 def snapshot(top: Path) -> dict[str, tuple[int, str]]:
     """Every entry under ``top``: its mode and content (a link's target)."""
     found: dict[str, tuple[int, str]] = {}
@@ -255,13 +267,14 @@ def test_settle_reads_no_content_once_nothing_changes(
 
 def test_a_change_within_the_same_clock_tick_is_found() -> None:
     now = 10**18
-    recorded = Entry(stat.S_IFREG | 0o644, 6, now, now, 7, blob="b" * 40, checked_ns=now)
-    seen = Entry(stat.S_IFREG | 0o644, 6, now, now, 7)  # the same stamp, rewritten in the tick
-    assert compare({"a": recorded}, {"a": seen}).suspect == ("a",)
-    settled = Entry(recorded.mode, 6, now, now, 7, blob="b" * 40, checked_ns=now + RACY_NS + 1)
-    assert not compare({"a": settled}, {"a": seen})
-    moved = Entry(stat.S_IFREG | 0o644, 6, now, now, 8)  # replaced: another inode
-    assert compare({"a": settled}, {"a": moved}).suspect == ("a",)
+    stamp = (stat.S_IFREG | 0o644, 6, now, now, 7)
+    recorded = Entry(stamp, blob="b" * 40, checked_ns=now)
+    # The same stamp, the file rewritten within the clock tick it was recorded in:
+    assert compare({"a": recorded}, {"a": stamp}).suspect == ("a",)
+    settled = Entry(stamp, blob="b" * 40, checked_ns=now + RACY_NS + 1)
+    assert not compare({"a": settled}, {"a": stamp})
+    replaced = (stat.S_IFREG | 0o644, 6, now, now, 8)  # another inode: renamed over it
+    assert compare({"a": settled}, {"a": replaced}).suspect == ("a",)
 
 
 # -- item 11: what the tests need is there ------------------------------------------------------

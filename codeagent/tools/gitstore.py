@@ -112,12 +112,19 @@ class GitStore:
         return {line.split()[0].decode() for line in out.splitlines() if line.endswith(b"missing")}
 
     def read(self, oids: Iterable[str]) -> dict[str, bytes]:
-        """The content of each blob of ``oids``; ``WorkspaceError`` if one is missing."""
-        wanted = sorted(set(oids))
-        if not wanted:
-            return {}
-        out = self._git("cat-file", "--batch", stdin="".join(f"{o}\n" for o in wanted).encode())
+        """The content of each blob of ``oids``; ``WorkspaceError`` if one is missing. Blobs
+        this store wrote are read here; git is asked only for the borrowed ones."""
         found: dict[str, bytes] = {}
+        wanted: list[str] = []
+        for oid in sorted(set(oids)):
+            data = self._loose(oid)
+            if data is None:
+                wanted.append(oid)
+            else:
+                found[oid] = data
+        if not wanted:
+            return found
+        out = self._git("cat-file", "--batch", stdin="".join(f"{o}\n" for o in wanted).encode())
         data, at = out.stdout, 0
         for oid in wanted:
             end = data.index(b"\n", at)
@@ -128,6 +135,15 @@ class GitStore:
             found[oid] = data[end + 1 : end + 1 + size]
             at = end + 2 + size
         return found
+
+    def _loose(self, oid: str) -> bytes | None:
+        """A blob this store keeps as a loose object (as ``put`` writes them), else ``None``."""
+        try:
+            raw = zlib.decompress((self._objects / oid[:2] / oid[2:]).read_bytes())
+        except (OSError, zlib.error):
+            return None
+        header, _, data = raw.partition(b"\0")
+        return data if header == b"blob %d" % len(data) else None
 
     def patch(self, before: Mapping[str, Blob], after: Mapping[str, Blob]) -> bytes:
         """A git patch from the paths of ``before`` to those of ``after`` (a path in one only is

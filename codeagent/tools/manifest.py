@@ -19,23 +19,27 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 RACY_NS = 50_000_000
 """How close (ns) a ctime may come to the moment its content was checked before the entry is
 checked by content again: well above a kernel clock tick (1-10 ms)."""
 
 
+Stamp = tuple[int, int, int, int, int]
+"""What ``lstat`` says of an entry, as compared: mode (type bits included), size, mtime, ctime
+(both ns) and inode."""
+
+
+def stamp_of(info: os.stat_result) -> Stamp:
+    return (info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One path of a tree: its ``lstat`` and what its content is known to be."""
+    """One path of a tree: its stamp and what its content is known to be."""
 
-    mode: int
-    """``st_mode``, type bits included."""
-    size: int
-    mtime_ns: int
-    ctime_ns: int
-    ino: int
+    stamp: Stamp
     blob: str | None = None
     """A regular file's git blob id; ``None`` when not known (a file too large to keep)."""
     target: str | None = None
@@ -51,49 +55,36 @@ class Entry:
         target: str | None = None,
         checked_ns: int = 0,
     ) -> Entry:
-        return Entry(
-            info.st_mode,
-            info.st_size,
-            info.st_mtime_ns,
-            info.st_ctime_ns,
-            info.st_ino,
-            blob,
-            target,
-            checked_ns,
-        )
+        return Entry(stamp_of(info), blob, target, checked_ns)
+
+    @property
+    def mode(self) -> int:
+        return self.stamp[0]
+
+    @property
+    def size(self) -> int:
+        return self.stamp[1]
 
     @property
     def is_dir(self) -> bool:
-        return stat.S_ISDIR(self.mode)
+        return stat.S_ISDIR(self.stamp[0])
 
     @property
     def is_file(self) -> bool:
-        return stat.S_ISREG(self.mode)
+        return stat.S_ISREG(self.stamp[0])
 
     @property
     def is_link(self) -> bool:
-        return stat.S_ISLNK(self.mode)
-
-    def same_kind(self, other: Entry) -> bool:
-        return stat.S_IFMT(self.mode) == stat.S_IFMT(other.mode)
-
-    def same_stamp(self, other: Entry) -> bool:
-        return (self.mode, self.size, self.mtime_ns, self.ctime_ns, self.ino) == (
-            other.mode,
-            other.size,
-            other.mtime_ns,
-            other.ctime_ns,
-            other.ino,
-        )
+        return stat.S_ISLNK(self.stamp[0])
 
     @property
     def racy(self) -> bool:
         """Changed content could hide behind this entry's stamp (see the module docstring)."""
-        return self.ctime_ns >= self.checked_ns - RACY_NS
+        return self.stamp[3] >= self.checked_ns - RACY_NS
 
-    def restamped(self, seen: Entry, checked_ns: int) -> Entry:
-        """This entry's content with the stamp ``seen`` has, known at ``checked_ns``."""
-        return replace(seen, blob=self.blob, target=self.target, checked_ns=checked_ns)
+    def restamped(self, seen: Stamp, checked_ns: int) -> Entry:
+        """This entry's content with the stamp ``seen``, known at ``checked_ns``."""
+        return Entry(seen, self.blob, self.target, checked_ns)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +104,11 @@ class Drift:
 
 def observe(
     top: str, expected: Mapping[str, Entry], skip_dirs: Collection[str]
-) -> dict[str, Entry]:
-    """Every entry under ``top`` (relative paths, ``/``-separated) with its ``lstat``, without
+) -> dict[str, Stamp]:
+    """The stamp of every entry under ``top`` (relative paths, ``/``-separated), without
     reading content. Folders named in ``skip_dirs`` are left out; a folder is only entered when
     ``expected`` has a folder there (what is in a folder that goes is of no interest)."""
-    seen: dict[str, Entry] = {}
+    seen: dict[str, Stamp] = {}
     pending = [""]
     while pending:
         at = pending.pop()
@@ -128,32 +119,36 @@ def observe(
             continue
         for name, info in listed:
             rel = f"{at}/{name}" if at else name
-            if stat.S_ISDIR(info.st_mode):
+            mode = info.st_mode
+            if stat.S_ISDIR(mode):
                 if name in skip_dirs:
                     continue
                 want = expected.get(rel)
                 if want is not None and want.is_dir:
                     pending.append(rel)
-            seen[rel] = Entry.of(info)
+            seen[rel] = (mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
     return seen
 
 
-def compare(expected: Mapping[str, Entry], seen: Mapping[str, Entry]) -> Drift:
+def compare(expected: Mapping[str, Entry], seen: Mapping[str, Stamp]) -> Drift:
     """What separates the tree ``seen`` (from ``observe``) from the record ``expected``."""
     extra: list[str] = []
     restore: list[str] = []
     suspect: list[str] = []
+    racy_ns = RACY_NS
     for rel, now in seen.items():
         want = expected.get(rel)
         if want is None:
             extra.append(rel)
-        elif not want.same_kind(now):
+            continue
+        stamp = want.stamp
+        if stat.S_IFMT(stamp[0]) != stat.S_IFMT(now[0]):
             extra.append(rel)
             restore.append(rel)
-        elif want.is_dir:
-            if want.mode != now.mode:
+        elif stat.S_ISDIR(now[0]):
+            if stamp[0] != now[0]:
                 restore.append(rel)
-        elif not want.same_stamp(now) or want.racy:
+        elif stamp != now or stamp[3] >= want.checked_ns - racy_ns:
             suspect.append(rel)
     restore.extend(rel for rel in expected if rel not in seen)
     return Drift(tuple(sorted(extra)), tuple(sorted(restore)), tuple(sorted(suspect)))

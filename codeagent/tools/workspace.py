@@ -37,7 +37,7 @@ from codeagent.errors import WorkspaceError
 from codeagent.tools.apply import Applied, apply_to_user
 from codeagent.tools.gitcmd import Repository, is_ignored, prefix_of
 from codeagent.tools.gitstore import EXEC_MODE, FILE_MODE, LINK_MODE, Blob, GitStore
-from codeagent.tools.manifest import Entry, compare, observe
+from codeagent.tools.manifest import Entry, Stamp, compare, observe, stamp_of
 from codeagent.tools.paths import (
     TreeCopy,
     atomic_write,
@@ -99,6 +99,7 @@ class WorkCopy:
         self._expected: dict[str, Entry] = {}
         self._origins: dict[str, tuple[Path, os.stat_result]] = {}  # the files over the limit
         self._touched: set[str] = set()
+        self._held: dict[str, bytes] = {}  # own writes' content, stored when a patch needs it
         self._ignores: tuple[Path, str] | None = None  # the user's repository top, path prefix
         self._ignored: dict[str, bool] = {}
         self._closed = False
@@ -189,11 +190,13 @@ class WorkCopy:
             info = os.lstat(path)
         except OSError as exc:
             raise WorkspaceError(f"cannot write {rel}: {exc.strerror or exc}") from exc
-        blob = self._objects().put(data)
+        blob = blob_id(data)
         for folder in made:
             self._expected[folder] = Entry.of(os.lstat(self.top / folder), checked_ns=checked)
         self._expected[key] = Entry.of(info, blob=blob, checked_ns=checked)
         self._touched.add(key)
+        self._held[blob] = data
+        self._hold_current()
 
     def delete(self, rel: str) -> None:
         """Remove a file (a link itself, not its target); folders are refused, and so is what
@@ -208,6 +211,7 @@ class WorkCopy:
             raise WorkspaceError(f"cannot delete {rel}: {exc.strerror}") from exc
         self._expected.pop(key, None)
         self._touched.add(key)
+        self._hold_current()
 
     def diff(self) -> str:
         """What this copy's own ``write`` and ``delete`` changed since the baseline, as one git
@@ -218,7 +222,11 @@ class WorkCopy:
         before, after = self._changes()
         if not before and not after:
             return ""
-        return self._objects().patch(before, after).decode("utf-8", "surrogateescape")
+        store = self._objects()
+        for blob in after.values():
+            if blob.oid in self._held:
+                store.put(self._held[blob.oid])
+        return store.patch(before, after).decode("utf-8", "surrogateescape")
 
     def changed_paths(self) -> list[str]:
         """The paths (relative to ``root``, sorted) that ``diff`` would show."""
@@ -247,6 +255,7 @@ class WorkCopy:
             if not self._still_same(rel, seen[rel], checked):
                 restore.add(rel)
         try:
+            self.top.mkdir(exist_ok=True)  # a test may have removed the whole tree
             for rel in drift.extra:
                 remove_tree(self.top / rel)
             left = self._put_back(sorted(restore), seen)
@@ -313,7 +322,7 @@ class WorkCopy:
 
     # -- settling ----------------------------------------------------------------------------
 
-    def _still_same(self, rel: str, now: Entry, checked: int) -> bool:
+    def _still_same(self, rel: str, now: Stamp, checked: int) -> bool:
         """Whether the suspect entry ``rel`` still has its recorded content and mode; if so its
         record takes the new stamp."""
         want = self._expected[rel]
@@ -322,13 +331,13 @@ class WorkCopy:
             if want.is_link:
                 same = os.readlink(path) == want.target
             elif want.blob is None:
-                same = want.same_stamp(now)  # too large to keep: only its stamp tells
-            elif now.size != want.size or now.mode != want.mode:
+                same = want.stamp == now  # too large to keep: only its stamp tells
+            elif now[:2] != want.stamp[:2]:  # another mode or size
                 same = False
             else:
                 fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
                 try:
-                    same = blob_id(read_at_most(fd, now.size + 1)) == want.blob
+                    same = blob_id(read_at_most(fd, want.size + 1)) == want.blob
                 finally:
                     os.close(fd)
         except OSError:
@@ -337,18 +346,20 @@ class WorkCopy:
             self._expected[rel] = want.restamped(now, checked)
         return same
 
-    def _put_back(self, rels: list[str], seen: dict[str, Entry]) -> set[str]:
+    def _put_back(self, rels: list[str], seen: dict[str, Stamp]) -> set[str]:
         """Make each entry of ``rels`` (sorted: folders before what they hold) as recorded;
         the ones that cannot be (a large file whose original changed)."""
         wanted = (self._expected[rel] for rel in rels)
-        contents = self._objects().read(w.blob for w in wanted if w.is_file and w.blob)
+        blobs = {w.blob for w in wanted if w.is_file and w.blob}
+        contents = {oid: self._held[oid] for oid in blobs if oid in self._held}
+        contents.update(self._objects().read(blobs - contents.keys()))
         left: set[str] = set()
         for rel in rels:
             want = self._expected[rel]
             path = self.top / rel
             checked = time.time_ns()
             if want.is_dir:
-                if not (rel in seen and seen[rel].is_dir):
+                if not (rel in seen and stat.S_ISDIR(seen[rel][0])):
                     path.mkdir()
                 os.chmod(path, stat.S_IMODE(want.mode))
             elif want.is_link:
@@ -359,7 +370,7 @@ class WorkCopy:
             elif not self._copy_again(rel, path, want):
                 left.add(rel)
                 continue
-            self._expected[rel] = want.restamped(Entry.of(os.lstat(path)), checked)
+            self._expected[rel] = want.restamped(stamp_of(os.lstat(path)), checked)
         return left
 
     def _copy_again(self, rel: str, path: Path, want: Entry) -> bool:
@@ -437,6 +448,12 @@ class WorkCopy:
         for made in chain:
             made.mkdir(exist_ok=True)
         return [made.relative_to(self.top).as_posix() for made in chain]
+
+    def _hold_current(self) -> None:
+        """Keep in memory only the content of own writes the copy still expects."""
+        current = {self._expected[k].blob for k in self._touched if k in self._expected}
+        for oid in self._held.keys() - current:
+            del self._held[oid]
 
     def _changes(self) -> tuple[dict[str, Blob], dict[str, Blob]]:
         """The own changes: each changed path (relative to ``root``) before and after."""
