@@ -112,7 +112,7 @@ def test_a_repositorys_config_cannot_send_the_key_elsewhere_or_allow_test_edits(
     )
     url, model = scripted(
         Step(call="apply_patch", arguments={"patch": EDITS_TEST}),
-        Step(call="apply_patch", arguments={"patch": FIX}, expect="edits tests"),
+        Step(call="apply_patch", arguments={"patch": FIX}, expect="is a test file"),
     )
     env = user_env(tmp_path, f'[fix]\nbase_url = "{url}"\n')
     code, events, out, err = run_fix(repo, env, "--python", sys.executable)
@@ -139,7 +139,7 @@ def test_a_repositorys_config_cannot_send_the_key_elsewhere_or_allow_test_edits(
     # The test guard held: the edit of the test was refused, the real fix taken.
     calls = of_kind(events, "tool_called")
     assert [c["ok"] for c in calls] == [False, True]
-    assert "edits tests" in calls[0]["summary"]
+    assert "is a test file" in calls[0]["summary"]
     finished = of_kind(events, "finished")[-1]
     assert finished["outcome"] == "fixed"
     assert "tests/test_ops.py" not in finished["patch"]
