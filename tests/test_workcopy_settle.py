@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from codeagent.errors import WorkspaceError
-from codeagent.tools import workspace
+from codeagent.tools import baseline, workspace
 from codeagent.tools.manifest import RACY_NS, Entry, compare
 from codeagent.tools.paths import TreeCopy
 from codeagent.tools.workspace import BASELINE_MAX_BYTES, WorkCopy, apply_to_user
@@ -252,8 +252,8 @@ def test_settle_reads_no_content_once_nothing_changes(
     for n in range(300):
         write(project / f"pkg{n % 10}" / f"mod{n}.py", f"x = {n}\n")
     hashed: list[int] = []
-    real = workspace.blob_id
-    monkeypatch.setattr(workspace, "blob_id", lambda data: hashed.append(1) or real(data))
+    real = baseline.blob_id
+    monkeypatch.setattr(baseline, "blob_id", lambda data: hashed.append(1) or real(data))
     with WorkCopy.create(project) as copy:
         time.sleep(RACY_NS / 1e9 + 0.02)  # a test run's worth: no entry is racily clean now
         assert copy.settle() == ()

@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import os
 import posixpath
-import shutil
 import stat
 import tempfile
 import time
@@ -35,13 +34,12 @@ from typing import Self
 
 from codeagent.errors import WorkspaceError
 from codeagent.tools.apply import Applied, apply_to_user
+from codeagent.tools.baseline import Baseline
 from codeagent.tools.gitcmd import Repository, is_ignored, prefix_of
-from codeagent.tools.gitstore import EXEC_MODE, FILE_MODE, LINK_MODE, Blob, GitStore
-from codeagent.tools.manifest import Entry, Stamp, compare, observe, stamp_of
+from codeagent.tools.gitstore import Blob, GitStore
 from codeagent.tools.paths import (
     TreeCopy,
     atomic_write,
-    blob_id,
     confine,
     confine_entry,
     read_at_most,
@@ -94,12 +92,7 @@ class WorkCopy:
         self._temp = temp
         self._prefix = prefix_of(top, root)
         """``root`` relative to ``top``: the prefix of the keys of the entries under ``root``."""
-        self._store: GitStore | None = None
-        self._baseline: dict[str, Entry] = {}
-        self._expected: dict[str, Entry] = {}
-        self._origins: dict[str, tuple[Path, os.stat_result]] = {}  # the files over the limit
-        self._touched: set[str] = set()
-        self._held: dict[str, bytes] = {}  # own writes' content, stored when a patch needs it
+        self._record: Baseline | None = None
         self._ignores: tuple[Path, str] | None = None  # the user's repository top, path prefix
         self._ignored: dict[str, bool] = {}
         self._closed = False
@@ -187,16 +180,9 @@ class WorkCopy:
         try:
             made = self._make_folders(path.parent)
             atomic_write(path, data)
-            info = os.lstat(path)
+            self._baseline().wrote(key, data, made, checked)
         except OSError as exc:
             raise WorkspaceError(f"cannot write {rel}: {exc.strerror or exc}") from exc
-        blob = blob_id(data)
-        for folder in made:
-            self._expected[folder] = Entry.of(os.lstat(self.top / folder), checked_ns=checked)
-        self._expected[key] = Entry.of(info, blob=blob, checked_ns=checked)
-        self._touched.add(key)
-        self._held[blob] = data
-        self._hold_current()
 
     def delete(self, rel: str) -> None:
         """Remove a file (a link itself, not its target); folders are refused, and so is what
@@ -209,9 +195,7 @@ class WorkCopy:
             path.unlink()
         except OSError as exc:
             raise WorkspaceError(f"cannot delete {rel}: {exc.strerror}") from exc
-        self._expected.pop(key, None)
-        self._touched.add(key)
-        self._hold_current()
+        self._baseline().deleted(key)
 
     def diff(self) -> str:
         """What this copy's own ``write`` and ``delete`` changed since the baseline, as one git
@@ -222,11 +206,7 @@ class WorkCopy:
         before, after = self._changes()
         if not before and not after:
             return ""
-        store = self._objects()
-        for blob in after.values():
-            if blob.oid in self._held:
-                store.put(self._held[blob.oid])
-        return store.patch(before, after).decode("utf-8", "surrogateescape")
+        return self._baseline().patch(before, after).decode("utf-8", "surrogateescape")
 
     def changed_paths(self) -> list[str]:
         """The paths (relative to ``root``, sorted) that ``diff`` would show."""
@@ -244,25 +224,11 @@ class WorkCopy:
         for files whose stamp changed (or is racily clean, see ``tools.manifest``)."""
         if self._closed:
             raise WorkspaceError("the work copy is closed")
-        top = str(self.top)
-        seen = observe(top, self._expected, JUNK_DIRS)
-        drift = compare(self._expected, seen)
-        if not drift:
-            return ()
-        restore = set(drift.restore)
-        checked = time.time_ns()
-        for rel in drift.suspect:
-            if not self._still_same(rel, seen[rel], checked):
-                restore.add(rel)
         try:
-            self.top.mkdir(exist_ok=True)  # a test may have removed the whole tree
-            for rel in drift.extra:
-                remove_tree(self.top / rel)
-            left = self._put_back(sorted(restore), seen)
+            changed = self._baseline().settle(JUNK_DIRS)
         except OSError as exc:
             raise WorkspaceError(f"cannot settle the work copy: {exc}") from exc
-        changed = {*drift.extra, *restore} - left
-        return tuple(sorted(posixpath.relpath(rel, self._prefix or ".") for rel in changed))
+        return tuple(sorted(posixpath.relpath(key, self._prefix or ".") for key in changed))
 
     def close(self) -> None:
         """Remove the copy and its private repository. Safe to call twice."""
@@ -284,7 +250,6 @@ class WorkCopy:
     def _fill(self, source_top: Path, path: Path, parts: list[str], borrow: Path | None) -> None:
         """Copy ``path`` (and pytest's configuration above it, up to ``source_top``) and record
         the baseline: every entry's stamp, every kept content in the private store."""
-        self._store = GitStore.create(self._temp / "git", borrow)
         copier = TreeCopy(self.top, JUNK_DIRS, BASELINE_MAX_BYTES)
         try:
             self.top.parent.mkdir()
@@ -301,99 +266,11 @@ class WorkCopy:
             copier.tree(path, self._prefix)
         except OSError as exc:
             raise WorkspaceError(f"cannot copy {path}: {exc}") from exc
-        store = self._objects()
-        kept = {c.blob: c.rel for c in copier.copied if c.blob is not None}
-        missing = store.missing(kept) if borrow is not None else set(kept)
-        checked = time.time_ns()
         try:
-            for oid in sorted(missing):
-                with open(self.top / kept[oid], "rb") as handle:
-                    store.put(handle.read())
+            store = GitStore.create(self._temp / "git", borrow)
+            self._record = Baseline.record(self.top, store, copier.copied, borrow is not None)
         except OSError as exc:
             raise WorkspaceError(f"cannot copy {path}: {exc}") from exc
-        for item in copier.copied:
-            if not item.rel:
-                continue  # the top itself
-            entry = Entry.of(item.info, blob=item.blob, target=item.target, checked_ns=checked)
-            self._baseline[item.rel] = entry
-            if entry.is_file and item.blob is None:
-                self._origins[item.rel] = (item.source, item.origin)
-        self._expected = dict(self._baseline)
-
-    # -- settling ----------------------------------------------------------------------------
-
-    def _still_same(self, rel: str, now: Stamp, checked: int) -> bool:
-        """Whether the suspect entry ``rel`` still has its recorded content and mode; if so its
-        record takes the new stamp."""
-        want = self._expected[rel]
-        path = self.top / rel
-        try:
-            if want.is_link:
-                same = os.readlink(path) == want.target
-            elif want.blob is None:
-                same = want.stamp == now  # too large to keep: only its stamp tells
-            elif now[:2] != want.stamp[:2]:  # another mode or size
-                same = False
-            else:
-                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-                try:
-                    same = blob_id(read_at_most(fd, want.size + 1)) == want.blob
-                finally:
-                    os.close(fd)
-        except OSError:
-            return False
-        if same:
-            self._expected[rel] = want.restamped(now, checked)
-        return same
-
-    def _put_back(self, rels: list[str], seen: dict[str, Stamp]) -> set[str]:
-        """Make each entry of ``rels`` (sorted: folders before what they hold) as recorded;
-        the ones that cannot be (a large file whose original changed)."""
-        wanted = (self._expected[rel] for rel in rels)
-        blobs = {w.blob for w in wanted if w.is_file and w.blob}
-        contents = {oid: self._held[oid] for oid in blobs if oid in self._held}
-        contents.update(self._objects().read(blobs - contents.keys()))
-        left: set[str] = set()
-        for rel in rels:
-            want = self._expected[rel]
-            path = self.top / rel
-            checked = time.time_ns()
-            if want.is_dir:
-                if not (rel in seen and stat.S_ISDIR(seen[rel][0])):
-                    path.mkdir()
-                os.chmod(path, stat.S_IMODE(want.mode))
-            elif want.is_link:
-                remove_tree(path)
-                os.symlink(want.target or "", path)
-            elif want.blob is not None:
-                atomic_write(path, contents[want.blob], stat.S_IMODE(want.mode))
-            elif not self._copy_again(rel, path, want):
-                left.add(rel)
-                continue
-            self._expected[rel] = want.restamped(stamp_of(os.lstat(path)), checked)
-        return left
-
-    def _copy_again(self, rel: str, path: Path, want: Entry) -> bool:
-        """Copy a file over the limit from the user's tree again, if it is unchanged there."""
-        source, origin = self._origins[rel]
-        try:
-            now = os.lstat(source)
-        except FileNotFoundError:
-            return False
-        stamp = (now.st_mode, now.st_size, now.st_mtime_ns, now.st_ino)
-        if stamp != (origin.st_mode, origin.st_size, origin.st_mtime_ns, origin.st_ino):
-            return False
-        scratch = path.with_name(f".{path.name}.codeagent-{os.getpid()}.tmp")
-        try:
-            with open(source, "rb") as fsrc, open(scratch, "wb") as fdst:
-                shutil.copyfileobj(fsrc, fdst, 1 << 20)
-            os.chmod(scratch, stat.S_IMODE(want.mode))
-            os.utime(scratch, ns=(origin.st_atime_ns, origin.st_mtime_ns))
-            os.replace(scratch, path)
-        except BaseException:
-            scratch.unlink(missing_ok=True)
-            raise
-        return True
 
     # -- own changes -------------------------------------------------------------------------
 
@@ -417,8 +294,7 @@ class WorkCopy:
                 "carry the change"
             )
         key = path.relative_to(self.top).as_posix()
-        base = self._baseline.get(key)
-        if base is not None and base.is_file and base.blob is None:
+        if self._baseline().is_large(key):
             limit = BASELINE_MAX_BYTES >> 20
             raise WorkspaceError(f"refusing to change {rel}: it is over {limit} MiB")
         return key
@@ -439,8 +315,7 @@ class WorkCopy:
         made them); their keys, outermost first."""
         chain: list[Path] = []
         while folder != self.root:
-            known = self._expected.get(folder.relative_to(self.top).as_posix())
-            if known is not None and known.is_dir:
+            if self._baseline().is_folder(folder.relative_to(self.top).as_posix()):
                 break
             chain.append(folder)
             folder = folder.parent
@@ -449,21 +324,11 @@ class WorkCopy:
             made.mkdir(exist_ok=True)
         return [made.relative_to(self.top).as_posix() for made in chain]
 
-    def _hold_current(self) -> None:
-        """Keep in memory only the content of own writes the copy still expects."""
-        current = {self._expected[k].blob for k in self._touched if k in self._expected}
-        for oid in self._held.keys() - current:
-            del self._held[oid]
-
     def _changes(self) -> tuple[dict[str, Blob], dict[str, Blob]]:
         """The own changes: each changed path (relative to ``root``) before and after."""
         before: dict[str, Blob] = {}
         after: dict[str, Blob] = {}
-        for key in self._touched:
-            old = self._blob(self._baseline.get(key))
-            new = self._blob(self._expected.get(key))
-            if old == new:
-                continue
+        for key, (old, new) in self._baseline().changes().items():
             rel = posixpath.relpath(key, self._prefix or ".")
             if old is not None:
                 before[rel] = old
@@ -471,18 +336,10 @@ class WorkCopy:
                 after[rel] = new
         return before, after
 
-    def _blob(self, entry: Entry | None) -> Blob | None:
-        if entry is None or entry.is_dir:
-            return None
-        if entry.is_link:
-            return Blob(LINK_MODE, self._objects().put(os.fsencode(entry.target or "")))
-        mode = EXEC_MODE if entry.mode & stat.S_IXUSR else FILE_MODE
-        return Blob(mode, entry.blob or "")
-
-    def _objects(self) -> GitStore:
-        if self._store is None:
+    def _baseline(self) -> Baseline:
+        if self._record is None:
             raise WorkspaceError("the work copy was not made")
-        return self._store
+        return self._record
 
 
 def _temp_dir(user_top: Path) -> Path:
