@@ -156,10 +156,11 @@ class _Tools:
         guard = bench.validator.guard
         for change in changes:
             old = self._read_or_none(change.old_path or change.path)
-            refused = screen(guard, change.path, old if change.old_path is None else None,
-                             change.new_text)  # fmt: skip
-            if refused is None and change.old_path is not None:
-                refused = screen(guard, change.old_path, old, None)  # renamed away
+            refused = None
+            if change.old_path is not None:  # a rename: the old file goes away
+                refused = screen(guard, change.old_path, old, None)
+                old = None
+            refused = refused or screen(guard, change.path, old, change.new_text)
             if refused is not None:
                 raise PatchError(f"refused: {refused}")
         self.patches += 1
