@@ -39,6 +39,15 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+@pytest.fixture(autouse=True)
+def _no_user_config(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A developer's own ``~/.config/codeagent/config.toml`` must not reach the tests (nor the
+    ``codeagent`` processes they start): every test sees an empty user config folder."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
+
+
 @dataclass(frozen=True)
 class Served:
     port: int

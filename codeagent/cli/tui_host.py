@@ -8,9 +8,8 @@ from pathlib import Path
 from codeagent.agent.conversation import Emit
 from codeagent.agent.events import Finished
 from codeagent.agent.inbox import Inbox
-from codeagent.cli.fix_run import default_patch_path, run_session
+from codeagent.cli.fix_run import default_patch_path, run_session, write_patch
 from codeagent.cli.fix_settings import FixSettings
-from codeagent.errors import WorkspaceError
 from codeagent.tools.apply import apply_to_user
 from codeagent.tui.app import DEFAULT_REQUEST
 
@@ -34,9 +33,5 @@ class CliHost:
 
     def save(self, patch: str) -> str:
         path = default_patch_path(self.project)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(patch, encoding="utf-8")
-        except OSError as exc:
-            raise WorkspaceError(f"cannot write {path}: {exc.strerror}") from exc
+        write_patch(path, patch)  # the exact bytes; ConfigError when it cannot be written
         return str(path)
