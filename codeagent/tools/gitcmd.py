@@ -79,16 +79,18 @@ class Repository:
         outside one, in a bare repository or a ``.git`` folder, and when git names a top that
         does not hold ``path`` (a ``core.worktree`` pointing elsewhere)."""
         path = Path(os.path.realpath(path))
-        ask = "rev-parse", "--path-format=absolute", "--show-toplevel", "--git-path", "index"
-        done = run_git(path, *ask, "--git-path", "objects", check=False)
+        ask = "rev-parse", "--show-toplevel", "--git-path", "index", "--git-path", "objects"
+        done = run_git(path, *ask, check=False)
         lines = done.stdout.decode("utf-8", "surrogateescape").split("\n")
         if done.returncode != 0 or len(lines) != 4 or lines[3]:
             return None
         top = Path(os.path.realpath(lines[0]))
         if not path.is_relative_to(top):
             return None
+        # --git-path answers relative to the folder git ran in, unless the path is elsewhere.
+        index, objects = (Path(os.path.realpath(path / line)) for line in lines[1:3])
         head = run_git(top, "rev-parse", "--quiet", "--verify", "HEAD^{commit}", check=False)
-        return Repository(top, Path(lines[1]), Path(lines[2]), head.returncode == 0)
+        return Repository(top, index, objects, head.returncode == 0)
 
 
 def run_git(
