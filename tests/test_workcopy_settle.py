@@ -324,6 +324,26 @@ def test_ignored_files_and_submodule_contents_are_in_the_copy(tmp_path: Path) ->
             copy.delete(".env")
 
 
+def test_a_project_inside_a_repository_keeps_the_configuration_above_it(tmp_path: Path) -> None:
+    top = tmp_path / "user"
+    git_init(top)
+    write(top / "pytest.ini", "[pytest]\nmarkers =\n    slow: a slow test\n")
+    write(top / "conftest.py", "import pytest\n\n\n@pytest.fixture\ndef answer():\n    return 42\n")
+    write(top / "packages" / "conftest.py", "")
+    write(top / "packages" / "tool.py", "not copied\n")
+    write(
+        top / "packages" / "calc" / "test_it.py", "def test_it(answer):\n    assert answer == 42\n"
+    )
+    commit_all(top)
+    project = top / "packages" / "calc"
+    assert "1 passed" in pytest_in(project).stdout
+    with WorkCopy.create(project) as copy:
+        assert (copy.top / "packages" / "conftest.py").exists()
+        assert not (copy.top / "packages" / "tool.py").exists()
+        run = pytest_in(copy.root)
+        assert "1 passed" in run.stdout, run.stdout
+
+
 # -- a copy that fails half way leaves nothing ---------------------------------------------------
 
 
