@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any
 
-from codeagent.cli.fix_settings import STRATEGIES, TRANSPORTS
+from codeagent.cli.fix_settings import SANDBOXES, STRATEGIES, TRANSPORTS
 
 
 def add_parser(commands: Any) -> None:
@@ -39,6 +39,11 @@ def add_fix_options(parser: Any) -> None:
     parser.add_argument("--model", help="model name (default: embedded / gpt-4.1-mini)")
     parser.add_argument("--base-url", help="a Responses endpoint, e.g. http://host:8765/v1")
     parser.add_argument("--transport", choices=TRANSPORTS, help="ws (default) or http")
+    parser.add_argument(
+        "--sandbox",
+        choices=SANDBOXES,
+        help="where the tests run: bubblewrap where it works (auto), required, or off",
+    )
     parser.add_argument(
         "--trust-project-config",
         action="store_true",

@@ -16,8 +16,11 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import sys
+import threading
 import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,30 +37,36 @@ from codeagent.cli.logs import debug_to_stderr
 from codeagent.cli.provider import Provider, open_provider
 from codeagent.errors import CodeagentError, ConfigError
 from codeagent.tools.apply import apply_to_user
+from codeagent.tools.process_guard import guard_process
 from codeagent.tools.pytest_runner import PytestRunner
+from codeagent.tools.sandbox import find_sandbox
 from codeagent.tools.workspace import WorkCopy
 from codeagent.transport.models import first_model
 
 
 def run(args: argparse.Namespace) -> int:
     quiet_logs()
+    environ = protect_process()
     project = Path(args.path).resolve()
     reporter: Reporter | None = None
     try:
         if not project.is_dir():
             raise ConfigError(f"{args.path}: not a directory")
-        settings = merge_fix(project, os.environ, flags(args), trust=args.trust_project_config)
+        settings = merge_fix(project, environ, flags(args), trust=args.trust_project_config)
         reporter = Reporter(
             sys.stderr,
             sys.stdout if args.json else None,
             Path(args.trajectory) if args.trajectory else None,
             verbose=args.verbose,
         )
-        finished = run_session(project, settings, reporter)
+        finished = run_session(project, settings, reporter, environ=environ)
         return _outputs(args, project, finished)
     except CodeagentError as exc:
         say(f"codeagent: error: {exc}")
         return exit_code_of(exc)
+    except Interrupted as stop:
+        say(f"codeagent: {stop}: stopped; the work copy was removed and nothing was applied")
+        return stop.exit_code
     finally:
         if reporter is not None:
             reporter.close()
@@ -74,13 +83,30 @@ def quiet_logs() -> None:
     root.propagate = False
 
 
+def protect_process() -> dict[str, str]:
+    """The environment as it was, for the settings and the provider to read; then this
+    process's secrets are put out of the tests' reach (``tools.process_guard``)."""
+    environ = dict(os.environ)
+    guard_process()
+    return environ
+
+
 def run_session(
-    project: Path, settings: FixSettings, emit: Emit, inbox: Inbox | None = None
+    project: Path,
+    settings: FixSettings,
+    emit: Emit,
+    inbox: Inbox | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
 ) -> Finished:
-    """One fix session of ``project``: provider, work copy, test runner, then ``fix``. First,
-    a warning for each setting of the project's config that was ignored."""
+    """One fix session of ``project``: provider, sandbox, work copy, test runner, then
+    ``fix``. First, a warning for each setting of the project's config that was ignored.
+    ``environ``: where the provider finds ``OPENAI_API_KEY`` (default ours)."""
     for ignored in settings.provenance.ignored:
         emit(Note("warning", ignored.warning))
+    sandbox = find_sandbox(settings.sandbox)
+    if not sandbox.active:
+        emit(Note("warning", f"sandbox: {sandbox.note}"))
     python = find_python(project, settings.python)
     args = parse_test_cmd(settings.test_cmd)
     if args is None:
@@ -89,9 +115,17 @@ def run_session(
             "(pytest ARGS or python -m pytest ARGS)"
         )
     with (
-        open_provider(settings, os.environ) as provider,
+        open_provider(settings, os.environ if environ is None else environ) as provider,
         WorkCopy.create(project) as work,
-        PytestRunner(work.root, python=python, args=args, timeout=settings.test_timeout) as tests,
+        PytestRunner(
+            work.root,
+            python=python,
+            args=args,
+            timeout=settings.test_timeout,
+            sandbox=sandbox,
+            writable=(work.top,),
+        ) as tests,
+        interruptible(tests.abort),
     ):
         model = provider.model or asyncio.run(
             first_model(provider.base_url, api_key=provider.api_key)
@@ -112,6 +146,7 @@ def run_session(
                     "tokens": options.budget.tokens,
                 },
                 sources=dict(settings.provenance.sources),
+                sandbox=sandbox.note,
             )
         )
         client = provider.client(settings.transport, model, idle_timeout=settings.idle_timeout)
@@ -123,6 +158,42 @@ def run_session(
                 )
 
         return asyncio.run(main())
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM during a session: the session unwinds (its test run stopped at once,
+    the work copy and the fork server removed) and the process exits 128 + the signal."""
+
+    def __init__(self, signum: int) -> None:
+        self.exit_code = 128 + signum
+        super().__init__(signal.Signals(signum).name)
+
+
+@contextlib.contextmanager
+def interruptible(abort: Callable[[], None]) -> Iterator[None]:
+    """Within, the first SIGINT or SIGTERM calls ``abort`` (the test run in progress ends
+    now, not at its timeout) and raises ``Interrupted`` in the main thread, so every ``with``
+    cleans up on the way out; a second one ends the process as the signal would. Only in the
+    main thread (elsewhere, as in the interface's workers, nothing changes)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signals = (signal.SIGINT, signal.SIGTERM)
+    before = {signum: signal.getsignal(signum) for signum in signals}
+
+    def stop(signum: int, frame: object) -> None:
+        for each in signals:
+            signal.signal(each, signal.SIG_DFL)
+        abort()
+        raise Interrupted(signum)
+
+    for signum in signals:
+        signal.signal(signum, stop)
+    try:
+        yield
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
 
 
 def _options(settings: FixSettings, provider: Provider) -> FixOptions:
@@ -199,4 +270,5 @@ def flags(args: argparse.Namespace) -> dict[str, Any]:
         "test_timeout": args.test_timeout,
         "idle_timeout": args.idle_timeout,
         "allow_test_edits": args.allow_test_edits,
+        "sandbox": args.sandbox,
     }

@@ -4,7 +4,8 @@ environment -> flags (``config_layers`` says how, and which settings a project m
 The user config is ``~/.config/codeagent/config.toml`` (table ``[fix]``); the project config is
 the project's ``.codeagent.toml`` (table ``[fix]``) or ``pyproject.toml``
 (``[tool.codeagent.fix]``). Environment: ``CODEAGENT_BASE_URL``, ``CODEAGENT_FIX_MODEL``,
-``CODEAGENT_STRATEGY``, ``CODEAGENT_TEST_CMD``, ``CODEAGENT_PYTHON``, ``CODEAGENT_IDLE_TIMEOUT``.
+``CODEAGENT_STRATEGY``, ``CODEAGENT_TEST_CMD``, ``CODEAGENT_PYTHON``, ``CODEAGENT_IDLE_TIMEOUT``,
+``CODEAGENT_SANDBOX``.
 The OpenAI key is read from ``OPENAI_API_KEY`` when it is used, and is never a setting (so never
 printed).
 """
@@ -23,6 +24,7 @@ from codeagent.cli.config_layers import NOT_A_SETTING, Provenance, merge_sources
 from codeagent.errors import ConfigError
 
 STRATEGIES = ("auto", "guided", "tools")
+SANDBOXES = ("auto", "bubblewrap", "off")
 TRANSPORTS = ("ws", "http")
 
 
@@ -50,6 +52,9 @@ class FixSettings:
     idle_timeout: float = 120.0
     """Seconds the model may stay silent mid-turn before the connection is taken for dead and
     the turn resent on a new one (``ClientConfig.idle_timeout``)."""
+    sandbox: str = "auto"
+    """Where test runs happen (``tools.sandbox``): ``auto`` (bubblewrap where it works),
+    ``bubblewrap`` (required), ``off``."""
     provenance: Provenance = field(
         default_factory=Provenance, compare=False, metadata=NOT_A_SETTING
     )
@@ -66,6 +71,7 @@ _ENV = {
     "CODEAGENT_TEST_CMD": "test_cmd",
     "CODEAGENT_PYTHON": "python",
     "CODEAGENT_IDLE_TIMEOUT": "idle_timeout",
+    "CODEAGENT_SANDBOX": "sandbox",
 }
 
 
@@ -74,6 +80,7 @@ GUARDED = {
     "allow_test_edits": "it would let a fix edit the tests that judge it",
     "python": "it would choose the interpreter that runs the tests",
     "test_cmd": "it would choose the command whose verdict is taken",
+    "sandbox": "it would let the tests (and the code the model writes) run unconfined",
 }
 """Settings of ``[fix]`` that the project's own config may not set (unless trusted), and why."""
 
@@ -101,6 +108,8 @@ def merge_fix(
         raise ConfigError(f"--strategy must be one of {', '.join(STRATEGIES)}")
     if settings.transport not in TRANSPORTS:
         raise ConfigError(f"--transport must be one of {', '.join(TRANSPORTS)}")
+    if settings.sandbox not in SANDBOXES:
+        raise ConfigError(f"--sandbox must be one of {', '.join(SANDBOXES)}")
     for name in ("max_turns", "max_tokens", "threads"):
         if getattr(settings, name) < 0:
             raise ConfigError(f"--{name.replace('_', '-')} must not be negative")

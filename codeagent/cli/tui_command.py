@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,22 +20,24 @@ def add_parser(commands: Any) -> None:
 def run_tui(args: argparse.Namespace, *, start: bool) -> int:
     """Open the app on ``args.path``; with ``start`` it begins fixing at once."""
     from codeagent.agent.events import printable_text  # noqa: PLC0415
-    from codeagent.cli.fix_run import quiet_logs  # noqa: PLC0415
+    from codeagent.cli.fix_run import protect_process, quiet_logs  # noqa: PLC0415
     from codeagent.cli.fix_settings import merge_fix  # noqa: PLC0415
     from codeagent.cli.tui_host import CliHost  # noqa: PLC0415
     from codeagent.tui.app import DEFAULT_REQUEST, FixApp  # noqa: PLC0415
 
     quiet_logs()
+    environ = protect_process()
     project = Path(args.path).resolve()
     try:
         if not project.is_dir():
             raise ConfigError(f"{args.path}: not a directory")
         trust = getattr(args, "trust_project_config", None)
-        settings = merge_fix(project, os.environ, flags_of(args), trust=trust)
+        settings = merge_fix(project, environ, flags_of(args), trust=trust)
     except CodeagentError as exc:
         print(f"codeagent: error: {exc}", file=sys.stderr)
         return 2
-    host = CliHost(project, settings, commit=not getattr(args, "no_commit", False))
+    commit = not getattr(args, "no_commit", False)
+    host = CliHost(project, settings, commit=commit, environ=environ)
     message = FixApp(host, start=DEFAULT_REQUEST if start else None).run()
     if message:
         print(printable_text(message))  # a path that is not UTF-8 must not fail the exit

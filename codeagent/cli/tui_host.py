@@ -3,6 +3,7 @@ saving patches for the user. Every method runs in one of the app's worker thread
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from codeagent.agent.conversation import Emit
@@ -15,16 +16,25 @@ from codeagent.tui.app import DEFAULT_REQUEST
 
 
 class CliHost:
-    def __init__(self, project: Path, settings: FixSettings, *, commit: bool = True) -> None:
+    def __init__(
+        self,
+        project: Path,
+        settings: FixSettings,
+        *,
+        commit: bool = True,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
         self.project = project
         self.settings = settings
         self.commit = commit
+        self.environ = environ
+        """Where sessions find ``OPENAI_API_KEY`` (the environment as it was at start)."""
         self.repo = str(project)
 
     def run(self, request: str, emit: Emit, inbox: Inbox) -> Finished:
         if request.strip() and request.strip() != DEFAULT_REQUEST:
             inbox.put(request)  # the user's words go to the model with its first question
-        return run_session(self.project, self.settings, emit, inbox)
+        return run_session(self.project, self.settings, emit, inbox, environ=self.environ)
 
     def apply(self, patch: str) -> str:
         applied = apply_to_user(self.project, patch, commit=self.commit)

@@ -18,7 +18,7 @@ import selectors
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,14 +102,16 @@ def run_command(
     timeout: float,
     max_output: int = MAX_OUTPUT,
     stop_grace: float = 0.0,
+    started: Callable[[int], None] | None = None,
 ) -> CommandResult:
     """Run ``argv`` until it exits or ``timeout`` seconds pass, then kill its process group.
     With ``stop_grace``, the timeout first sends SIGTERM to the command alone, and its group is
-    killed when it exits or ``stop_grace`` seconds later.
+    killed when it exits or ``stop_grace`` seconds later. ``started`` hears the command's pid
+    (its process group) as soon as it runs, for a caller that may have to kill it early.
 
     Raises ``TestRunError`` when the program cannot start at all (missing, not executable).
     """
-    started = time.monotonic()
+    began = time.monotonic()
     try:
         process = subprocess.Popen(
             list(argv),
@@ -122,9 +124,11 @@ def run_command(
         )
     except OSError as exc:
         raise TestRunError(f"cannot run {argv[0]}: {exc.strerror or exc}") from exc
+    if started is not None:
+        started(process.pid)
     capture = Capture(max_output)
     try:
-        timed_out = _pump(process, capture, started + timeout, stop_grace)
+        timed_out = _pump(process, capture, began + timeout, stop_grace)
     finally:
         kill_group(process.pid)
         process.wait()
@@ -133,7 +137,7 @@ def run_command(
     return CommandResult(
         exit_code=process.returncode,
         output=capture.text(),
-        duration=time.monotonic() - started,
+        duration=time.monotonic() - began,
         timed_out=timed_out,
         truncated=capture.cut,
     )

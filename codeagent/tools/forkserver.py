@@ -1,9 +1,11 @@
 """The parent side of the fork server: one warm interpreter that forks a pytest run per request.
 
 The child side is ``probe/codeagent_forkserver.py`` (its docstring has the protocol). A run's
-output comes back through a FIFO read as it is written, bounded like ``run_command``'s; the
-timeout is enforced here by killing the run's process group, and a server that dies, hangs or
-answers nonsense raises ``ServerFailed`` so the caller can replace it or do without.
+output comes back through a FIFO read as it is written, bounded like ``run_command``'s. The
+server kills a run at its timeout (inside a sandbox only it can name the run's processes); a
+server that does not, dies, hangs or answers nonsense raises ``ServerFailed`` and is killed
+whole (with a sandbox, everything in it dies with it), so the caller can replace it or do
+without.
 """
 
 from __future__ import annotations
@@ -14,12 +16,11 @@ import selectors
 import subprocess
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from codeagent.errors import TestRunError
-from codeagent.tools.harness import harness_script
 from codeagent.tools.command import (
     DRAIN_GRACE,
     MAX_OUTPUT,
@@ -29,6 +30,7 @@ from codeagent.tools.command import (
     kill_group,
     read_into,
 )
+from codeagent.tools.harness import harness_script
 
 STARTUP_TIMEOUT = 60.0
 ANSWER_GRACE = 10.0
@@ -59,8 +61,13 @@ class ForkServer:
         *,
         cold: bool = False,
         startup_timeout: float = STARTUP_TIMEOUT,
+        wrap: Callable[[list[str]], list[str]] | None = None,
     ) -> None:
+        """``wrap``: the sandbox's (the server and all its runs then live inside it, and the
+        pids it names are not ours to kill)."""
         self._root = root
+        self._sandboxed = wrap is not None
+        self._current: int | None = None
         self._workdir = workdir
         self._requests = 0
         self._buffer = b""
@@ -68,8 +75,9 @@ class ForkServer:
         self._log_path = workdir / f"forkserver-{time.monotonic_ns()}.log"
         with self._log_path.open("wb") as log:
             try:
+                argv = [python, harness_script("forkserver"), *(["--cold"] if cold else [])]
                 self._process = subprocess.Popen(
-                    [python, harness_script("forkserver"), *(["--cold"] if cold else [])],
+                    wrap(argv) if wrap is not None else argv,
                     cwd=root,
                     env=dict(env),
                     stdin=subprocess.PIPE,
@@ -121,6 +129,7 @@ class ForkServer:
                     "env": dict(env),
                     "output": str(output.path),
                     "cwd": str(self._root),
+                    "timeout": timeout,
                 }
             )
             exit_code, timed_out = self._await_exit(ident, output.fd, capture, started + timeout)
@@ -163,36 +172,41 @@ class ForkServer:
     def _await_exit(
         self, ident: int, read_fd: int, capture: Capture, deadline: float
     ) -> tuple[int, bool]:
-        """Pump the run's output until the server says the child exited; kill the child's
-        group at the deadline. Returns the exit code and whether it timed out."""
-        pid: int | None = None
-        timed_out = False
-        with selectors.DefaultSelector() as selector:
-            selector.register(read_fd, selectors.EVENT_READ)
-            selector.register(self._out_fd, selectors.EVENT_READ)
-            while True:
-                now = time.monotonic()
-                if not timed_out and now >= deadline:
-                    timed_out = True
-                    deadline = now + ANSWER_GRACE
-                    if pid is not None:
-                        kill_group(pid)
-                elif timed_out and now >= deadline:
-                    raise ServerFailed("the fork server did not answer after its run was killed")
-                for key, _ in selector.select(deadline - now):
-                    if key.fd == read_fd:
-                        read_into(read_fd, capture)
-                    else:
-                        self._receive(pid)
-                while self._pending:
-                    answer = self._pending.popleft()
-                    if answer.get("id") != ident:
-                        continue  # a late answer to a request that failed before
-                    if "exit" in answer:
-                        return _int(answer["exit"]), timed_out
-                    pid = _int(answer.get("pid"))
-                    if timed_out:
-                        kill_group(pid)
+        """Pump the run's output until the server says the child exited (it kills the child
+        at ``deadline``). Returns the exit code and whether it timed out; ``ServerFailed``
+        when the server has not answered ``ANSWER_GRACE`` seconds past the deadline."""
+        limit = deadline + ANSWER_GRACE
+        self._current = None
+        try:
+            with selectors.DefaultSelector() as selector:
+                selector.register(read_fd, selectors.EVENT_READ)
+                selector.register(self._out_fd, selectors.EVENT_READ)
+                while True:
+                    now = time.monotonic()
+                    if now >= limit:
+                        self.kill()
+                        raise ServerFailed("the fork server did not end its run at the timeout")
+                    for key, _ in selector.select(limit - now):
+                        if key.fd == read_fd:
+                            read_into(read_fd, capture)
+                        else:
+                            self._receive()
+                    while self._pending:
+                        answer = self._pending.popleft()
+                        if answer.get("id") != ident:
+                            continue  # a late answer to a request that failed before
+                        if "exit" in answer:
+                            return _int(answer["exit"]), answer.get("timed_out") is True
+                        self._current = _int(answer.get("pid"))
+        finally:
+            self._current = None
+
+    def kill(self) -> None:
+        """Kill the run in progress, if any, and this server (safe from another thread: the
+        run's caller then gets ``ServerFailed``)."""
+        if self._current is not None and not self._sandboxed:
+            kill_group(self._current)  # a pid of ours only outside a sandbox
+        kill_group(self._process.pid)
 
     def _answer(self, deadline: float) -> dict[str, Any]:
         """The next answer, waiting at most until ``deadline``."""
@@ -203,19 +217,20 @@ class ForkServer:
                 if remaining <= 0:
                     raise ServerFailed(f"the fork server did not answer{self._log_tail()}")
                 if selector.select(remaining):
-                    self._receive(None)
+                    self._receive()
             return self._pending.popleft()
 
-    def _receive(self, pid: int | None) -> None:
+    def _receive(self) -> None:
         """Queue the answers complete in the pipe now (a partial line stays buffered);
-        ``ServerFailed`` at its end, after killing run ``pid``'s group."""
+        ``ServerFailed`` at its end, after killing the run in progress."""
         try:
             data = os.read(self._out_fd, READ_CHUNK)
         except BlockingIOError:
             return
+        except OSError as exc:
+            raise ServerFailed(f"the fork server's answers cannot be read: {exc}") from exc
         if not data:
-            if pid is not None:
-                kill_group(pid)
+            self.kill()
             raise ServerFailed(f"the fork server exited{self._log_tail()}")
         *lines, self._buffer = (self._buffer + data).split(b"\n")
         for line in lines:

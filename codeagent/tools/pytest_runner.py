@@ -12,19 +12,22 @@ install of the user's tree), no bytecode written, a fixed hash seed, no secrets.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import signal
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
 from codeagent.errors import TestRunError
-from codeagent.tools.command import CommandResult, run_command
+from codeagent.tools.command import CommandResult, kill_group, run_command
 from codeagent.tools.forkserver import ForkServer, ServerFailed, fork_supported
 from codeagent.tools.harness import harness_argv, run_environment
 from codeagent.tools.report_parse import load_report
+from codeagent.tools.sandbox import Sandbox
 from codeagent.tools.testresults import TestReport
 
 BASE_ARGS = (
@@ -81,8 +84,10 @@ def split_args(args: Sequence[str]) -> tuple[list[str], list[str]]:
 class PytestRunner:
     """Runs the tests of the project at ``root`` (pytest's rootdir, the runs' working
     directory) with the interpreter ``python``; ``args`` are the user's extra pytest
-    arguments. Not thread-safe: one run at a time. Close it (or use ``with``) to stop the
-    fork server and remove its temporary files.
+    arguments. ``sandbox``: where runs happen (``tools.sandbox``; none by default), with the
+    folders in ``writable`` (the work copy's) and the runner's own writable. Not thread-safe:
+    one run at a time, but ``abort`` may come from another thread. Close it (or use ``with``)
+    to stop the fork server and remove its temporary files.
 
     Raises ``TestRunError`` when ``python`` or ``root`` does not exist.
     """
@@ -95,6 +100,8 @@ class PytestRunner:
         args: Sequence[str] = (),
         timeout: float = 300.0,
         fork: bool = True,
+        sandbox: Sandbox | None = None,
+        writable: Sequence[Path] = (),
     ) -> None:
         self._root = Path(root).absolute()
         if not self._root.is_dir():
@@ -104,6 +111,11 @@ class PytestRunner:
         self._timeout = timeout
         self._env = run_environment(self._root)
         self._workdir = Path(tempfile.mkdtemp(prefix="codeagent-pytest-"))
+        self.sandbox = sandbox or Sandbox("none", "none")
+        self._writable = (*(writable or (self._root,)), self._workdir)
+        self._aborted = False
+        self._command: int | None = None
+        """The process group of a plain run in progress (for ``abort``)."""
         self._fork = fork and fork_supported()
         self._server: ForkServer | None = None
         self._server_failures = 0
@@ -130,6 +142,8 @@ class PytestRunner:
         ``coverage`` the report says which lines each test ran; with ``exitfirst`` it stops
         at the first failure. A run whose tests fail is a normal report; ``TestRunError``
         means pytest could not run (no pytest in the interpreter, a usage error)."""
+        if self._aborted:
+            raise TestRunError("the test runs were stopped")
         if isinstance(select, str):
             select = [select]  # one node id, not its characters
         if select is not None and not select:
@@ -146,12 +160,25 @@ class PytestRunner:
         if preload:
             probe_env["CODEAGENT_PROBE_MODULES"] = str(modules)
         result = self._execute(self._arguments(select, exitfirst), probe_env, timeout)
+        if self._aborted:
+            raise TestRunError("the test runs were stopped")
         report = load_report(report_path, result, coverage=coverage)
         report_path.unlink(missing_ok=True)
         self._check(report)
         if preload and modules.exists():
             self._preload(modules)
         return report
+
+    def abort(self) -> None:
+        """Stop the run in progress at once, with everything it started, and refuse later
+        runs (``TestRunError``). Safe from another thread or a signal handler: for an
+        interrupted session, which must not wait for a test to end."""
+        self._aborted = True
+        server, command = self._server, self._command
+        if server is not None:
+            server.kill()
+        if command is not None:
+            self._stop(command)
 
     def close(self) -> None:
         self._stop_server()
@@ -185,18 +212,41 @@ class PytestRunner:
             try:
                 return self._served().run(args, probe_env, timeout=limit)
             except ServerFailed as exc:
+                if self._aborted:
+                    raise TestRunError("the test runs were stopped") from None
                 # Replace a broken server once; after a second failure do without.
                 self._stop_server()
                 self._server_failures += 1
                 self.server_error = str(exc)
                 self._fork = self._server_failures < 2
-        return run_command(
-            harness_argv(self._python, "pytest", args),
-            cwd=self._root,
-            env={**self._env, **probe_env},
-            timeout=limit,
-            stop_grace=REAPER_GRACE,
-        )
+        try:
+            return run_command(
+                self._wrap(harness_argv(self._python, "pytest", args)),
+                cwd=self._root,
+                env={**self._env, **probe_env},
+                timeout=limit,
+                stop_grace=REAPER_GRACE,
+                started=self._started,
+            )
+        finally:
+            self._command = None
+
+    def _started(self, pid: int) -> None:
+        self._command = pid
+        if self._aborted:
+            self._stop(pid)
+
+    def _stop(self, command: int) -> None:
+        """End a plain run now: in a sandbox its whole namespace dies with it; outside, the
+        reaper is asked (SIGTERM), which kills the run's own group and what left it."""
+        if self.sandbox.active:
+            kill_group(command)
+        else:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(command, signal.SIGTERM)
+
+    def _wrap(self, argv: list[str]) -> list[str]:
+        return self.sandbox.wrap(argv, writable=self._writable, cwd=self._root)
 
     def _served(self) -> ForkServer:
         """The fork server, started if need be. One whose installed pytest plugins imported
@@ -212,7 +262,14 @@ class PytestRunner:
         return self._server
 
     def _start_server(self) -> ForkServer:
-        return ForkServer(self._python, self._root, self._env, self._workdir, cold=self._cold)
+        return ForkServer(
+            self._python,
+            self._root,
+            self._env,
+            self._workdir,
+            cold=self._cold,
+            wrap=self._wrap if self.sandbox.active else None,
+        )
 
     def _preload(self, modules: Path) -> None:
         """Warm the server with the third-party modules the first full run imported. One that

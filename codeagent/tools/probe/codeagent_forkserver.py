@@ -11,14 +11,15 @@ It imports pytest and its plugins once; each run forks a child that imports the 
 modules fresh, so a rewritten file is always seen. The project's own modules are never
 imported here. Requests and answers are JSON lines on stdin and stdout:
 
-``{"op": "run", "id", "args", "env", "output", "cwd"}``
+``{"op": "run", "id", "args", "env", "output", "cwd", "timeout"}``
     Fork a child in its own session that moves to ``cwd``, sets ``env`` (a null value
     removes a variable), sends stdout and stderr to the file or FIFO ``output`` and runs
-    ``pytest.main(args)``.
-    Answers ``{"id", "pid"}`` at once (the caller kills group ``pid`` on its timeout), then
-    ``{"id", "exit", "duration"}`` when the child ended and its group was killed, and every
-    process the run left that was re-parented here (this server is a child subreaper where
-    Linux allows: see ``codeagent_reaper``).
+    ``pytest.main(args)``; past ``timeout`` seconds (if given) its group is killed here.
+    Answers ``{"id", "pid"}`` at once (``pid`` is this server's view of it: inside a sandbox's
+    process namespace, not the caller's), then ``{"id", "exit", "duration", "timed_out"}``
+    when the child ended and its group was killed, and every process the run left that was
+    re-parented here (this server is a child subreaper where Linux allows: see
+    ``codeagent_reaper``). The caller's own guard is to kill this whole server.
 ``{"op": "preload", "id", "path"}``
     Import the modules named in the JSON list at ``path`` that live in the standard library
     or site-packages (what a run imported, e.g. numpy), so later children start warm.
@@ -42,6 +43,7 @@ import importlib.metadata
 import importlib.util
 import json
 import os
+import select
 import signal
 import sys
 import sysconfig
@@ -109,19 +111,54 @@ def _warm(root: str, *, plugins: bool) -> dict[str, Any]:
 
 def _run(request: dict[str, Any], answers: IO[str]) -> None:
     started = time.monotonic()
+    timeout = request.get("timeout")
+    deadline = started + float(timeout) if isinstance(timeout, (int, float)) else None
     pid = os.fork()
     if pid == 0:
         _child(request, answers)
     _send(answers, {"id": request.get("id"), "pid": pid})
-    _, status = os.waitpid(pid, 0)
+    status, timed_out = _wait(pid, deadline)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)  # what the test left running
     _reaper().reap_orphans()  # and what left the group, re-parented here: no child is wanted
     exit_code = os.waitstatus_to_exitcode(status)
     _send(
         answers,
-        {"id": request.get("id"), "exit": exit_code, "duration": time.monotonic() - started},
+        {
+            "id": request.get("id"),
+            "exit": exit_code,
+            "duration": time.monotonic() - started,
+            "timed_out": timed_out,
+        },
     )
+
+
+def _wait(pid: int, deadline: float | None) -> tuple[int, bool]:
+    """The child's wait status, killing its group at ``deadline``; and whether it was."""
+    if deadline is None:
+        return os.waitpid(pid, 0)[1], False
+    opener = getattr(os, "pidfd_open", None)
+    exit_fd = None
+    if opener is not None:
+        with contextlib.suppress(OSError):
+            exit_fd = opener(pid)
+    try:
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return status, False
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, signal.SIGKILL)
+                return os.waitpid(pid, 0)[1], True
+            if exit_fd is not None:
+                select.select([exit_fd], [], [], remaining)
+            else:
+                time.sleep(min(remaining, 0.005))
+    finally:
+        if exit_fd is not None:
+            os.close(exit_fd)
 
 
 def _reaper() -> Any:
