@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -27,3 +28,17 @@ def test_protocol_core_imports_no_io() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_git_runs_only_through_the_hardened_wrapper() -> None:
+    """Every git command goes through ``tools.gitcmd.run_git`` (hooks, fsmonitor, signing,
+    drivers and redirecting variables switched off): no other module starts git itself."""
+    pattern = re.compile(r"""[\[(]\s*["']git["']\s*,""")
+    starts = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in sorted((ROOT / "codeagent").rglob("*.py"))
+        if path.name != "gitcmd.py"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert starts == []
