@@ -237,3 +237,26 @@ def test_a_bad_script_is_a_clear_error(tmp_path: Path, script: str, message: str
     path.write_text(script)
     with pytest.raises(ConfigError, match=message):
         read_script(path)
+
+
+def test_tool_arguments_of_the_wrong_kind_go_back_to_the_model(repo: Path, scripted: Any) -> None:
+    """Arguments are checked against the tool's schema: a wrong one is the model's error to
+    correct, never the session's end ("internal error")."""
+    url, _ = scripted(
+        Step(call="apply_patch", arguments={"patch": 123}),
+        Step(call="read_file", arguments={"path": "calc/ops.py", "start": "one"}),
+        Step(call="search_code", arguments={"symbol": "mean", "kind": "everything"}),
+        Step(call="run_tests", arguments={"all": True, "verbose": True}),
+        Step(call="x[/i]", arguments={}),
+        Step(call="apply_patch", arguments={"patch": FIX}),
+    )
+    code, events, err = fix(repo, url, "--strategy", "tools")
+    assert code == 0, err
+    summaries = [c["summary"] for c in of_kind(events, "tool_called")]
+    assert summaries[:5] == [
+        "error: apply_patch: 'patch' must be a string, not an integer",
+        "error: read_file: 'start' must be an integer, not a string",
+        "error: search_code: 'kind' must be one of definition, source, callers",
+        "error: run_tests: unknown argument 'verbose' (arguments: all)",
+        "error: no tool named 'x[/i]'",
+    ]

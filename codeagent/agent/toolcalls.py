@@ -220,7 +220,8 @@ def check_arguments(tool: FunctionTool, args: dict[str, Any]) -> None:
             raise ValueError(f"{tool.name}: unknown argument {name!r} (arguments: {known})")
         kind = spec.get("type")
         if not _is_kind(value, kind):
-            raise ValueError(f"{tool.name}: {name!r} must be a {kind}, not {_json_kind(value)}")
+            wanted = {"integer": "an integer"}.get(str(kind), f"a {kind}")
+            raise ValueError(f"{tool.name}: {name!r} must be {wanted}, not {_json_kind(value)}")
         if "enum" in spec and value not in spec["enum"]:
             raise ValueError(f"{tool.name}: {name!r} must be one of {', '.join(spec['enum'])}")
 
