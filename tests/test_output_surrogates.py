@@ -142,3 +142,37 @@ def test_fix_in_a_folder_whose_name_is_not_utf8(
     assert of_kind(events, "finished")[-1]["outcome"] == "fixed"
     assert trajectory.read_text(encoding="utf-8").count("\n") == len(events)
     assert b"+    return sum(values) / len(values)\n" in out.read_bytes()
+
+
+def test_a_test_that_writes_bytes_that_are_not_utf8_into_the_project(
+    tmp_path: Path, scripted: object
+) -> None:
+    """The tests leave a file of latin-1 bytes in the project each run (it used to reach the
+    patch: a traceback, an empty patch file, exit 1; exit 3 with ``--trajectory``). Now the
+    by-product is removed after each run, and the patch is the fix alone."""
+    root = tmp_path / "calc"
+    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+    (root / "tests" / "test_log.py").write_text(
+        "def test_log():\n    open('run.log', 'ab').write(b'caf\\xe9\\n')\n"
+    )
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "calc")
+    url, _ = scripted(Step(call="apply_patch", arguments={"patch": FIX}))  # type: ignore[operator]
+    out, trajectory = tmp_path / "fix.patch", tmp_path / "run.jsonl"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODEAGENT_", "OPENAI_"))}
+    env.update(XDG_CACHE_HOME=str(tmp_path / "cache"))
+    done = subprocess.run(
+        [sys.executable, "-m", "codeagent", "fix", root, "--headless", "--json",
+         "--python", sys.executable, "--base-url", url, "--strategy", "tools",
+         "--output", out, "--trajectory", trajectory],
+        capture_output=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    err = done.stderr.decode("utf-8", "replace")
+    assert done.returncode == 0, err
+    assert "Traceback" not in err
+    patch = out.read_bytes()
+    assert b"+    return sum(values) / len(values)\n" in patch
+    assert b"run.log" not in patch
+    lines = trajectory.read_text(encoding="utf-8").splitlines()
+    assert json.loads(lines[-1])["patch"] == patch.decode("utf-8")
