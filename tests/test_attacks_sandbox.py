@@ -6,10 +6,7 @@ codeagent's own process still holds no key a test can read."""
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import textwrap
 import threading
 from collections.abc import Iterator
@@ -20,7 +17,8 @@ import pytest
 
 from codeagent.testing.scripted import Step
 from codeagent.tools.sandbox import find_sandbox
-from tests.test_fix_scripted import of_kind
+from tests.test_attacks_verdict import diff
+from tests.test_fix_scripted import fix, of_kind
 
 CANARY = "sk-canary-0123456789abcdef"
 OPS = "calc/ops.py"
@@ -80,30 +78,14 @@ def listener() -> Iterator[tuple[int, list[bytes]]]:
     server.close()
 
 
-def fix_with_key(repo: Path, url: str, *flags: str) -> tuple[int, list[dict[str, Any]], str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODEAGENT_", "OPENAI_"))}
-    env["OPENAI_API_KEY"] = CANARY
-    env["XDG_CACHE_HOME"] = str(repo.parent / "cache")
-    done = subprocess.run(
-        [sys.executable, "-m", "codeagent", "fix", str(repo), "--headless", "--json",
-         "--python", sys.executable, "--base-url", url, "--strategy", "tools", *flags],
-        capture_output=True, text=True, env=env, timeout=120, check=False,
-    )  # fmt: skip
-    events = [__import__("json").loads(line) for line in done.stdout.splitlines() if line]
-    return done.returncode, events, done.stderr
-
-
 def attack(repo: Path, scripted: Any, listener: tuple[int, list[bytes]], *flags: str) -> Any:
     loot = repo.parent / "loot.txt"
     ops = (repo / OPS).read_text()
     evil = ops.replace(BUG, payload(loot, repo, listener[0]) + BUG.replace(" - 1", ""))
-    patch = "".join(
-        __import__("difflib").unified_diff(
-            ops.splitlines(True), evil.splitlines(True), f"a/{OPS}", f"b/{OPS}"
-        )
-    )
+    patch = diff(OPS, ops, evil)
     url, _ = scripted(Step(call="apply_patch", arguments={"patch": patch}))
-    code, events, err = fix_with_key(repo, url, *flags)
+    code, events, err = fix(repo, url, "--strategy", "tools", *flags,
+                            env={"OPENAI_API_KEY": CANARY})  # fmt: skip
     assert code == 0, err  # the tests pass: the payload ran, in every run
     return loot, events
 

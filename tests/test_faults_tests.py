@@ -261,6 +261,10 @@ def calc(tmp_path: Path) -> Any:
 
 
 OPS = (SAMPLE / "calc" / "ops.py").read_text()
+UNCONFINED = ("--sandbox", "off")
+"""These tests follow the processes a run leaves through pid files outside the work copy, which
+a sandboxed run can neither write nor name on the host: they check the reaper and the timeouts
+as they work without a sandbox (``test_sandbox.py`` checks them inside one)."""
 BUGGY = "    return sum(values) / (len(values) - 1)\n"
 FIXED = OPS.replace(BUGGY, "    return sum(values) / len(values)\n")
 
@@ -282,7 +286,7 @@ def test_fix_exits_4_when_the_first_run_hangs(calc: Any, scripted: Any, pids: Pa
     before = fingerprint(repo)
     url, model = scripted()
     started = time.monotonic()
-    code, events, err = fix(repo, url)
+    code, events, err = fix(repo, url, *UNCONFINED)
     assert time.monotonic() - started < 30
     assert code == 4, err
     (last,) = [line for line in err.splitlines() if line.startswith("error:")]
@@ -302,7 +306,7 @@ def test_fix_goes_on_past_a_candidate_that_hangs(calc: Any, scripted: Any, pids:
         Step(call="apply_patch", arguments={"patch": diff("calc/ops.py", OPS, hanging(pids))}),
         Step(call="apply_patch", arguments={"patch": diff("calc/ops.py", hanging(pids), FIXED)}),
     )
-    code, events, err = fix(repo, url, "--strategy", "tools")
+    code, events, err = fix(repo, url, "--strategy", "tools", *UNCONFINED)
     assert code == 0, err
     runs = of_kind(events, "tests_run")
     assert [(r["purpose"], r["timed_out"]) for r in runs] == [
@@ -337,7 +341,7 @@ def test_fix_of_a_noisy_test_that_leaves_a_daemon(calc: Any, scripted: Any, pids
     url, _ = scripted(
         Step(call="apply_patch", arguments={"patch": diff("calc/ops.py", OPS, FIXED)})
     )
-    code, events, err = fix(repo, url, "--strategy", "tools")
+    code, events, err = fix(repo, url, "--strategy", "tools", *UNCONFINED)
     assert code == 0, err
     assert "Traceback" not in err
     assert "UnicodeDecodeError" not in err

@@ -45,9 +45,16 @@ def fingerprint(root: Path) -> dict[str, str]:
     }
 
 
-def fix(repo: Path, base_url: str, *flags: str) -> tuple[int, list[dict[str, Any]], str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODEAGENT_", "OPENAI_"))}
-    env["XDG_CACHE_HOME"] = str(repo.parent / "cache")
+def fix(
+    repo: Path, base_url: str, *flags: str, env: dict[str, str] | None = None
+) -> tuple[int, list[dict[str, Any]], str]:
+    """``codeagent fix`` as a process, headless with JSON events: exit code, events, stderr.
+    ``env``: variables added to the (codeagent- and OpenAI-free) environment."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("CODEAGENT_", "OPENAI_"))},
+        "XDG_CACHE_HOME": str(repo.parent / "cache"),
+        **(env or {}),
+    }
     done = subprocess.run(
         [sys.executable, "-m", "codeagent", "fix", str(repo), "--headless", "--json",
          "--python", sys.executable, "--base-url", base_url, *flags],

@@ -111,21 +111,22 @@ def test_the_patch_file_keeps_the_exact_bytes(
     assert "caf\ufffd au lait" in summary.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("folder", [b"calc", b"caf\xe9-calc"])
-def test_fix_in_a_folder_whose_name_is_not_utf8(
-    tmp_path: Path, scripted: object, folder: bytes
-) -> None:
-    """A project in ``caf\\xe9-calc/`` (a name that is not UTF-8; ``calc/`` to compare): fixed,
-    exit 0, no traceback; the JSON lines and the trajectory are UTF-8, the patch file written."""
-    root = Path(os.fsdecode(bytes(tmp_path) + b"/" + folder))
+def fix_calc_copy(
+    root: Path, scripted: object, tmp_path: Path, test_log: str = ""
+) -> tuple[subprocess.CompletedProcess[bytes], Path, Path]:
+    """``codeagent fix`` (the scripted model applies ``FIX``) on a copy of the sample at
+    ``root`` (plus ``tests/test_log.py`` if given), with ``--output`` and ``--trajectory``: the
+    finished process (bytes out), the patch file and the trajectory. Checks no traceback."""
     shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+    if test_log:
+        (root / "tests" / "test_log.py").write_text(test_log)
     git(root, "init", "-q")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "calc")
     url, _ = scripted(Step(call="apply_patch", arguments={"patch": FIX}))  # type: ignore[operator]
     out, trajectory = tmp_path / "fix.patch", tmp_path / "run.jsonl"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CODEAGENT_", "OPENAI_"))}
-    env.update(XDG_CACHE_HOME=str(tmp_path / "cache"), XDG_CONFIG_HOME=str(tmp_path / "xdg"))
+    env.update(XDG_CACHE_HOME=str(tmp_path / "cache"))
     done = subprocess.run(
         [sys.executable, "-m", "codeagent", "fix", root, "--headless", "--json",
          "--python", sys.executable, "--base-url", url, "--strategy", "tools",
@@ -135,6 +136,17 @@ def test_fix_in_a_folder_whose_name_is_not_utf8(
     err = done.stderr.decode("utf-8", "replace")
     assert "Traceback" not in err
     assert done.returncode == 0, err
+    return done, out, trajectory
+
+
+@pytest.mark.parametrize("folder", [b"calc", b"caf\xe9-calc"])
+def test_fix_in_a_folder_whose_name_is_not_utf8(
+    tmp_path: Path, scripted: object, folder: bytes
+) -> None:
+    """A project in ``caf\\xe9-calc/`` (a name that is not UTF-8; ``calc/`` to compare): fixed,
+    exit 0, no traceback; the JSON lines and the trajectory are UTF-8, the patch file written."""
+    root = Path(os.fsdecode(bytes(tmp_path) + b"/" + folder))
+    done, out, trajectory = fix_calc_copy(root, scripted, tmp_path)
     events = [json.loads(line) for line in done.stdout.decode("utf-8").splitlines()]
     assert of_kind(events, "session_started")[0]["repo"].endswith(
         "/" + folder.decode("utf-8", "replace")
@@ -150,27 +162,8 @@ def test_a_test_that_writes_bytes_that_are_not_utf8_into_the_project(
     """The tests leave a file of latin-1 bytes in the project each run (it used to reach the
     patch: a traceback, an empty patch file, exit 1; exit 3 with ``--trajectory``). Now the
     by-product is removed after each run, and the patch is the fix alone."""
-    root = tmp_path / "calc"
-    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
-    (root / "tests" / "test_log.py").write_text(
-        "def test_log():\n    open('run.log', 'ab').write(b'caf\\xe9\\n')\n"
-    )
-    git(root, "init", "-q")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "calc")
-    url, _ = scripted(Step(call="apply_patch", arguments={"patch": FIX}))  # type: ignore[operator]
-    out, trajectory = tmp_path / "fix.patch", tmp_path / "run.jsonl"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODEAGENT_", "OPENAI_"))}
-    env.update(XDG_CACHE_HOME=str(tmp_path / "cache"))
-    done = subprocess.run(
-        [sys.executable, "-m", "codeagent", "fix", root, "--headless", "--json",
-         "--python", sys.executable, "--base-url", url, "--strategy", "tools",
-         "--output", out, "--trajectory", trajectory],
-        capture_output=True, env=env, timeout=120, check=False,
-    )  # fmt: skip
-    err = done.stderr.decode("utf-8", "replace")
-    assert done.returncode == 0, err
-    assert "Traceback" not in err
+    log = "def test_log():\n    open('run.log', 'ab').write(b'caf\\xe9\\n')\n"
+    _, out, trajectory = fix_calc_copy(tmp_path / "calc", scripted, tmp_path, log)
     patch = out.read_bytes()
     assert b"+    return sum(values) / len(values)\n" in patch
     assert b"run.log" not in patch

@@ -17,18 +17,11 @@ import pytest
 from codeagent import errors
 from codeagent.tools.pytest_runner import PytestRunner
 from codeagent.tools.sandbox import Sandbox, find_sandbox
+from tests.test_test_runner import write_tree
 
 PYTHON = sys.executable
 SANDBOX = find_sandbox()
 needs_sandbox = pytest.mark.skipif(not SANDBOX.active, reason=f"no sandbox here: {SANDBOX.note}")
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
-    return root
 
 
 def host_processes_with(marker: str) -> list[int]:
@@ -62,7 +55,7 @@ def test_a_run_in_the_sandbox_writes_only_its_copy_and_sees_no_network_or_parent
 ) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
-    root = write(
+    root = write_tree(
         tmp_path / "project",
         {
             "tests/test_reach.py": f"""\
@@ -109,7 +102,7 @@ def test_a_run_in_the_sandbox_writes_only_its_copy_and_sees_no_network_or_parent
 @pytest.mark.parametrize("fork", [True, False], ids=["fork", "subprocess"])
 def test_a_hanging_run_in_the_sandbox_dies_whole_at_the_timeout(tmp_path: Path, fork: bool) -> None:
     marker = f"codeagent-hang-{uuid.uuid4().hex}"
-    root = write(
+    root = write_tree(
         tmp_path / "project",
         {
             "tests/test_hang.py": f"""\
@@ -151,7 +144,7 @@ def test_abort_stops_the_run_in_progress_at_once(
 ) -> None:
     """An interrupted session must not wait for a test to end (up to the test timeout)."""
     marker = f"codeagent-abort-{uuid.uuid4().hex}"
-    root = write(
+    root = write_tree(
         tmp_path / "project",
         {
             "tests/test_slow.py": f"""\

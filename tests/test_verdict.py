@@ -5,7 +5,6 @@ records they rest on, in a real pytest process."""
 from __future__ import annotations
 
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from codeagent.agent.guard import Guard
 from codeagent.agent.tamper import harness_reach
 from codeagent.tools.pytest_runner import PytestRunner
 from codeagent.tools.testresults import TestCase, TestLayout, TestReport
+from tests.test_test_runner import write_tree
 
 PYTHON = sys.executable
 
@@ -85,19 +85,11 @@ def test_shortfalls_of_a_run_with_no_tests_required() -> None:
 # -- the probe's records, in a real run --------------------------------------------------------
 
 
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
-    return root
-
-
 @pytest.mark.parametrize("fork", [True, False], ids=["fork", "subprocess"])
 def test_a_suite_that_dies_part_way_names_the_test_that_was_running(
     tmp_path: Path, fork: bool
 ) -> None:
-    root = write(
+    root = write_tree(
         tmp_path,
         {
             "tests/test_a.py": "def test_first():\n    pass\n",
@@ -119,7 +111,7 @@ def test_a_suite_that_dies_part_way_names_the_test_that_was_running(
 
 @pytest.mark.parametrize("fork", [True, False], ids=["fork", "subprocess"])
 def test_the_probe_records_the_layout_and_what_was_deselected(tmp_path: Path, fork: bool) -> None:
-    root = write(
+    root = write_tree(
         tmp_path,
         {
             "pyproject.toml": """\
@@ -146,7 +138,7 @@ def test_the_probe_records_the_layout_and_what_was_deselected(tmp_path: Path, fo
 
 @pytest.mark.parametrize("fork", [True, False], ids=["fork", "subprocess"])
 def test_the_code_under_test_cannot_read_where_the_report_goes(tmp_path: Path, fork: bool) -> None:
-    root = write(
+    root = write_tree(
         tmp_path,
         {
             "tests/test_env.py": """\

@@ -1,45 +1,18 @@
-"""``codeagent fix`` end to end on repositories that attack or litter the work copy (issue 13,
-items 9 and 10): the real command as a process, a scripted model behind a real local server,
-a real git repository (a copy of ``sample_repos/calc``, from conftest's ``repo`` fixture).
-
-``test_a_stale_cache_from_the_buggy_run_does_not_hide_the_fix`` holds only once the session
-settles the work copy after each test run (``WorkCopy.settle``).
-"""
+"""``codeagent fix`` end to end on repositories that attack or litter the work copy: the real
+command as a process, a scripted model behind a real local server, a real git repository (a
+copy of ``sample_repos/calc``, from conftest's ``repo`` fixture)."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from codeagent.testing.scripted import Step
 from tests.conftest import git
+from tests.test_fix_scripted import FIX, fix
 
-FIX = """--- a/calc/ops.py
-+++ b/calc/ops.py
-@@ -19,3 +19,3 @@
-     if not values:
-         raise ValueError("mean of nothing")
--    return sum(values) / (len(values) - 1)
-+    return sum(values) / len(values)
-"""
 SAFE = ("-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null")
 """For the test's own look at a booby-trapped repository."""
-
-
-def fix(repo: Path, base_url: str, *flags: str) -> tuple[int, list[dict[str, Any]], str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODEAGENT_", "OPENAI_"))}
-    env["XDG_CACHE_HOME"] = str(repo.parent / "cache")
-    done = subprocess.run(
-        [sys.executable, "-m", "codeagent", "fix", str(repo), "--headless", "--json",
-         "--python", sys.executable, "--base-url", base_url, *flags],
-        capture_output=True, text=True, env=env, timeout=120, check=False,
-    )  # fmt: skip
-    events = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
-    return done.returncode, events, done.stderr
 
 
 def finished(events: list[dict[str, Any]]) -> dict[str, Any]:
