@@ -317,3 +317,26 @@ def test_fixed_is_never_claimed_with_an_empty_patch(repo: Path, scripted: Any) -
     assert code == 1, err
     assert finished(events)["outcome"] == "not_fixed"
     assert "no change to the code" in finished(events)["reason"]
+
+
+# -- 8. the patch is text, whatever the attributes say -------------------------------------------
+
+
+def test_a_model_added_gitattributes_is_refused_and_the_patch_stays_text(
+    repo: Path, scripted: Any
+) -> None:
+    """``*.py -diff`` would turn the code change in the saved patch into an unreadable
+    ``GIT binary patch`` (its payload having run during validation)."""
+    url, _ = scripted(
+        Step(call="apply_patch", arguments={"patch": diff(".gitattributes", "", "*.py -diff\n")}),
+        Step(call="apply_patch", arguments={"patch": diff("calc/.gitattributes", "", "* -diff\n")}),
+        Step(call="apply_patch", arguments={"patch": FIX}),
+    )
+    code, events, err = fix(repo, url, "--strategy", "tools")
+    assert code == 0, err
+    results = tool_results(events)
+    assert "never edits .gitattributes" in results[0]
+    assert "never edits .gitattributes" in results[1]
+    patch = finished(events)["patch"]
+    assert "GIT binary patch" not in patch
+    assert "+    return sum(values) / len(values)" in patch
